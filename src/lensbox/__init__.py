@@ -1,0 +1,2 @@
+"""lensbox: local-first computer vision."""
+__version__ = "0.1.0"

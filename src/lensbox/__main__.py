@@ -1,0 +1,3 @@
+from lensbox.cli import main
+
+main()

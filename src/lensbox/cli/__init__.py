@@ -1,0 +1,53 @@
+"""The ``lensbox`` command: thin typer commands over the modules that do the work.
+
+A ``LensboxError`` is printed as one line on stderr with a non-zero exit; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from lensbox.cli import data as _data
+from lensbox.cli.demo import demo
+from lensbox.cli.evaluate import evaluate, predict
+from lensbox.cli.train import train
+from lensbox.errors import LensboxError
+
+app = typer.Typer(
+    name="lensbox",
+    help="Local-first computer vision: data -> train -> ONNX package -> device runtime.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(_data.app, name="data")
+app.command("train")(train)
+app.command("evaluate")(evaluate)
+app.command("predict")(predict)
+app.command("demo")(demo)
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    _state["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning expected errors into one line and exit code 1."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except LensboxError as exc:
+        if _state["debug"]:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

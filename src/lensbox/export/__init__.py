@@ -1,0 +1,1 @@
+"""Export trained models to ONNX, verify them, and import foreign ONNX models."""

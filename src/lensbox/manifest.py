@@ -1,0 +1,224 @@
+"""The model package: ``model.onnx`` + ``manifest.json``, the contract between train and runtime.
+
+The manifest is the package's card (as timm's ``PretrainedCfg``): it says how pixels become the
+input tensor and how outputs become results, so no consumer ever guesses preprocessing. The
+runtime refuses a package whose checksum or schema does not match, and says which.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lensbox._atomic import atomic_write_json
+from lensbox.errors import ChecksumError, PackageError, SchemaError
+
+SCHEMA_VERSION = 1
+MODEL_FILE = "model.onnx"
+MANIFEST_FILE = "manifest.json"
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+ResizeMode = Literal["stretch", "center-crop"]
+ColorOrder = Literal["rgb", "bgr"]
+
+
+class InputSpec(BaseModel):
+    """How a decoded image becomes the model's input tensor.
+
+    Pixels (0-255) are resized (``resize``), put in ``color`` order, multiplied by ``scale``,
+    then normalised per channel as ``(x - mean) / std``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "input"
+    height: int = Field(gt=0)
+    width: int = Field(gt=0)
+    layout: Literal["NCHW", "NHWC"] = "NCHW"
+    color: ColorOrder = "rgb"
+    scale: float = 1.0 / 255.0
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    resize: ResizeMode = "stretch"
+    dtype: Literal["float32"] = "float32"
+
+    @field_validator("std")
+    @classmethod
+    def _std_nonzero(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(v == 0 for v in value):
+            raise ValueError("std must not contain 0")
+        return value
+
+
+class OutputSpec(BaseModel):
+    """One model output and how to decode it (e.g. ``logits`` decoded with ``softmax``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: str = "logits"
+    decode: str = "softmax"
+
+
+class Parity(BaseModel):
+    """How far the ONNX outputs are from PyTorch's on the same inputs."""
+
+    max_abs_diff: float
+    tolerance: float
+    n_samples: int
+    passed: bool
+
+
+class ModelManifest(BaseModel):
+    """Everything a consumer needs to run ``model.onnx`` correctly, and where it came from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    name: str
+    task: str
+    labels: list[str] = Field(min_length=1)
+    input: InputSpec
+    outputs: list[OutputSpec] = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    parity: Parity | None = None
+    task_params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("labels must be unique")
+        return value
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """A verified package on disk: its folder, its manifest and the path of its ONNX file."""
+
+    root: Path
+    manifest: ModelManifest
+
+    @property
+    def model_path(self) -> Path:
+        return self.root / MODEL_FILE
+
+    @property
+    def sha256(self) -> str:
+        return self.manifest.sha256
+
+
+def parse_manifest(data: dict[str, Any], source: str) -> ModelManifest:
+    """Validate a manifest dict, with an error that names the file and the first bad field."""
+    version = data.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{source}: manifest schema_version {version} is newer than this lensbox supports "
+            f"({SCHEMA_VERSION}); upgrade lensbox"
+        )
+    try:
+        return ModelManifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(root)"
+        raise SchemaError(
+            f"{source}: manifest does not match schema v{SCHEMA_VERSION}: {where}: {first['msg']}"
+            f" ({exc.error_count()} problem(s)); re-export or re-import the model"
+        ) from None
+
+
+def write_package(root: str | Path, onnx_bytes: bytes, manifest: ModelManifest) -> ModelPackage:
+    """Write ``model.onnx`` and a manifest whose sha256 is that of the bytes written."""
+    from lensbox._atomic import atomic_write_bytes
+
+    out = Path(root)
+    out.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(onnx_bytes).hexdigest()
+    final = manifest.model_copy(update={"sha256": digest})
+    atomic_write_bytes(out / MODEL_FILE, onnx_bytes)
+    atomic_write_json(out / MANIFEST_FILE, json.loads(final.to_json()))
+    return ModelPackage(out, final)
+
+
+def _extract_zip(path: Path) -> Path:
+    """Unpack a zipped package into a private temp folder, refusing members that escape it."""
+    dest = Path(tempfile.mkdtemp(prefix="lensbox-pkg-"))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+            for name in names:
+                member = Path(name)
+                if member.is_absolute() or ".." in member.parts:
+                    raise PackageError(f"{path}: zip member {name!r} escapes the package; refused")
+            # A package zipped with its folder has one top-level directory; accept both forms.
+            prefix = ""
+            if MANIFEST_FILE not in names:
+                tops = {n.split("/", 1)[0] for n in names}
+                if len(tops) == 1:
+                    prefix = tops.pop() + "/"
+            for wanted in (MODEL_FILE, MANIFEST_FILE):
+                if prefix + wanted not in names:
+                    raise PackageError(
+                        f"{path}: zip holds no {wanted}; a package zip holds model.onnx and "
+                        "manifest.json"
+                    )
+                with archive.open(prefix + wanted) as src, open(dest / wanted, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    except zipfile.BadZipFile:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise PackageError(f"{path}: not a valid zip file; pass a package folder or .zip") from None
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    return dest
+
+
+def load_package(path: str | Path, verify: bool = True) -> ModelPackage:
+    """Open a package folder or ``.zip``; check schema and (by default) the ONNX checksum."""
+    src = Path(path)
+    if not src.exists():
+        raise PackageError(f"{src}: no such model package; pass a folder or .zip from lensbox train")
+    root = _extract_zip(src) if src.is_file() else src
+    manifest_path = root / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise PackageError(f"{src}: no {MANIFEST_FILE}; is this a lensbox model package?")
+    if not (root / MODEL_FILE).is_file():
+        raise PackageError(f"{src}: no {MODEL_FILE} beside {MANIFEST_FILE}")
+    try:
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"{manifest_path}: not valid JSON ({exc}); re-export the model") from None
+    if not isinstance(data, dict):
+        raise SchemaError(f"{manifest_path}: expected a JSON object")
+    manifest = parse_manifest(data, str(manifest_path))
+    if verify:
+        actual = sha256_file(root / MODEL_FILE)
+        if actual != manifest.sha256:
+            raise ChecksumError(
+                f"{src}: model.onnx sha256 {actual[:12]}… does not match the manifest's "
+                f"{manifest.sha256[:12]}…; the package is corrupt or was edited, re-export it"
+            )
+    return ModelPackage(root, manifest)

@@ -1,0 +1,137 @@
+"""An onnxruntime session built from a model package: images or frames in, results out.
+
+The manifest drives preprocessing and decoding, so the engine never guesses; a model whose
+input shape disagrees with its manifest is refused before the first frame.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from lensbox._optional import require
+from lensbox.errors import PackageError
+from lensbox.manifest import ModelPackage, load_package
+from lensbox.preprocess import to_batch, to_tensor
+from lensbox.results import Frame, Result
+from lensbox.tasks import Task, get_task
+
+
+class Engine:
+    """Runs one model package. Build it with :meth:`open`; the constructor takes a session."""
+
+    def __init__(self, package: ModelPackage, session: Any, task: Task) -> None:
+        self.package = package
+        self.manifest = package.manifest
+        self.session = session
+        self.task = task
+        self.input_name = self.manifest.input.name
+        self.output_names = [o.name for o in self.manifest.outputs]
+
+    @classmethod
+    def open(cls, path: str | Path, threads: int | None = None) -> Engine:
+        ort = require("onnxruntime", extra="runtime")
+        package = load_package(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(
+                str(package.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise PackageError(f"{path}: onnxruntime cannot load model.onnx: {exc}") from None
+        check_io(package, session, str(path))
+        return cls(package, session, get_task(package.manifest.task))
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def sha256(self) -> str:
+        return self.manifest.sha256
+
+    def with_task_params(self, **params: Any) -> Engine:
+        """The same session with decoding parameters changed (e.g. ``top_k``)."""
+        merged = {**self.manifest.task_params, **params}
+        package = ModelPackage(
+            self.package.root, self.manifest.model_copy(update={"task_params": merged})
+        )
+        return Engine(package, self.session, self.task)
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        return list(self.session.run(self.output_names, {self.input_name: batch}))
+
+    def predict(
+        self, images: list[np.ndarray], order: Literal["rgb", "bgr"] = "rgb"
+    ) -> list[dict[str, Any]]:
+        """Decoded payloads for a list of HxWx3 uint8 images."""
+        if not images:
+            return []
+        batch = to_batch(images, self.manifest.input, order)
+        outputs = self.run(batch)
+        sizes = [(int(i.shape[0]), int(i.shape[1])) for i in images]
+        payloads = []
+        for index, size in enumerate(sizes):
+            payloads.extend(
+                self.task.decode([o[index : index + 1] for o in outputs], self.manifest, size)
+            )
+        return payloads
+
+    def infer(self, frame: Frame) -> Result:
+        """One frame (BGR) -> one Result with per-stage timings."""
+        start = time.perf_counter()
+        tensor = to_tensor(frame.image, self.manifest.input, order="bgr")[None]
+        prepared = time.perf_counter()
+        outputs = self.run(tensor)
+        inferred = time.perf_counter()
+        payload = self.task.decode(outputs, self.manifest, (frame.height, frame.width))[0]
+        done = time.perf_counter()
+        return Result(
+            frame_index=frame.index,
+            timestamp=frame.timestamp,
+            source_id=frame.source_id,
+            task=self.manifest.task,
+            payload=payload,
+            timings_ms={
+                "preprocess": (prepared - start) * 1000,
+                "inference": (inferred - prepared) * 1000,
+                "postprocess": (done - inferred) * 1000,
+            },
+            model_sha256=self.sha256,
+        )
+
+
+def check_io(package: ModelPackage, session: Any, source: str) -> None:
+    """Refuse a model whose ONNX inputs/outputs disagree with its manifest, saying how."""
+    spec = package.manifest.input
+    inputs = {i.name: i for i in session.get_inputs()}
+    if spec.name not in inputs:
+        raise PackageError(
+            f"{source}: manifest input {spec.name!r} is not an input of model.onnx "
+            f"(it has {sorted(inputs)})"
+        )
+    shape = list(inputs[spec.name].shape)
+    expected = [3, spec.height, spec.width] if spec.layout == "NCHW" else [spec.height, spec.width, 3]
+    actual = shape[1:]
+    mismatch = len(shape) != 4 or any(
+        isinstance(a, int) and a != e for a, e in zip(actual, expected, strict=False)
+    )
+    if mismatch:
+        raise PackageError(
+            f"{source}: model.onnx input shape {shape} does not match the manifest "
+            f"({spec.layout} {spec.height}x{spec.width}x3); fix --input-size or the manifest"
+        )
+    outputs = {o.name for o in session.get_outputs()}
+    missing = [o.name for o in package.manifest.outputs if o.name not in outputs]
+    if missing:
+        raise PackageError(
+            f"{source}: manifest outputs {missing} are not outputs of model.onnx "
+            f"(it has {sorted(outputs)})"
+        )

@@ -1,0 +1,14 @@
+"""Task registry: a task is a plug-in module, found by name, never an ``if task == ...`` chain.
+
+Task modules keep torch behind imports inside the functions that need it, so the runtime can
+use their decoding and drawing without torch.
+"""
+
+from __future__ import annotations
+
+from lensbox.tasks._base import Task, get_task, register_task, task_names
+
+# Importing a task module registers it.
+from lensbox.tasks import classify as _classify  # noqa: E402,F401  isort: skip
+
+__all__ = ["Task", "get_task", "register_task", "task_names"]
