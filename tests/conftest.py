@@ -83,9 +83,25 @@ def trained_package(session_dir: Path) -> Path:
     add_bad_files(data)
     out = session_dir / "model"
     result = subprocess.run(
-        [sys.executable, "-m", "lensbox", "train", str(data), "--task", "classify", "--out",
-         str(out), "--epochs", "3", "--image-size", "64", "--json"],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "lensbox",
+            "train",
+            str(data),
+            "--task",
+            "classify",
+            "--out",
+            str(out),
+            "--epochs",
+            "3",
+            "--image-size",
+            "64",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (session_dir / "train-stdout.json").write_text(result.stdout)
@@ -96,6 +112,7 @@ def trained_package(session_dir: Path) -> Path:
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder {SHARED_DATA} is absent (it ships beside the repo as ../shared)")
+        pytest.skip(
+            f"real data folder {SHARED_DATA} is absent (it ships beside the repo as ../shared)"
+        )
     return SHARED_DATA
-

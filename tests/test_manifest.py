@@ -19,8 +19,12 @@ from lensbox.manifest import (
 
 def _manifest(**changes: object) -> ModelManifest:
     base = ModelManifest(
-        name="m", task="classify", labels=["a", "b"], input=InputSpec(height=32, width=32),
-        outputs=[OutputSpec(name="logits")], sha256="0" * 64,
+        name="m",
+        task="classify",
+        labels=["a", "b"],
+        input=InputSpec(height=32, width=32),
+        outputs=[OutputSpec(name="logits")],
+        sha256="0" * 64,
     )
     return base.model_copy(update=changes)
 
@@ -83,5 +87,5 @@ def test_missing_package_and_missing_files(tmp_path: Path) -> None:
         load_package(tmp_path / "absent")
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "model.onnx").write_bytes(b"x")
-    with pytest.raises(PackageError, match="manifest.json"):
+    with pytest.raises(PackageError, match=r"manifest\.json"):
         load_package(tmp_path / "half")

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from lensbox.data.images import load_rgb
 from lensbox.data.imagefolder import scan_imagefolder
+from lensbox.data.images import load_rgb
 from lensbox.errors import DataError, LabelError
 from lensbox.preprocess import to_tensor
 

@@ -200,7 +200,9 @@ def load_package(path: str | Path, verify: bool = True) -> ModelPackage:
     """Open a package folder or ``.zip``; check schema and (by default) the ONNX checksum."""
     src = Path(path)
     if not src.exists():
-        raise PackageError(f"{src}: no such model package; pass a folder or .zip from lensbox train")
+        raise PackageError(
+            f"{src}: no such model package; pass a folder or .zip from lensbox train"
+        )
     root = _extract_zip(src) if src.is_file() else src
     manifest_path = root / MANIFEST_FILE
     if not manifest_path.is_file():

@@ -4,7 +4,7 @@ runtime all call this one function, so a model is always fed the way it was trai
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from lensbox._optional import require
 from lensbox.manifest import InputSpec
 
 
-def _cv2():  # type: ignore[no-untyped-def]
+def _cv2() -> Any:
     return require("cv2", extra="runtime")
 
 

@@ -13,7 +13,12 @@ def test_metrics_match_a_hand_computed_example() -> None:
     m = classification_metrics(y_true, y_pred, labels)
     assert m["accuracy"] == pytest.approx(4 / 6, abs=1e-4)
     assert m["confusion_matrix"] == [[2, 1, 0], [1, 1, 0], [0, 0, 1]]
-    assert m["per_class"]["a"] == {"precision": 0.6667, "recall": 0.6667, "f1": 0.6667, "support": 3}
+    assert m["per_class"]["a"] == {
+        "precision": 0.6667,
+        "recall": 0.6667,
+        "f1": 0.6667,
+        "support": 3,
+    }
     assert m["per_class"]["b"]["precision"] == 0.5 and m["per_class"]["b"]["recall"] == 0.5
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.5 + 1) / 3, abs=1e-4)
     assert m["most_confused"][0]["count"] == 1

@@ -17,5 +17,5 @@ def test_every_registered_task_is_complete() -> None:
 def test_duplicate_name_is_refused_and_unknown_name_lists_known() -> None:
     with pytest.raises(ValueError, match="already registered"):
         register_task(get_task("classify"))
-    with pytest.raises(LensboxError, match="known tasks: .*classify"):
+    with pytest.raises(LensboxError, match=r"known tasks: .*classify"):
         get_task("nope")

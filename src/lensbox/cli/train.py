@@ -14,7 +14,9 @@ def train(
     directory: Path = typer.Argument(..., help="Dataset folder (ImageFolder for classify)."),
     task: str = typer.Option("classify", "--task", help="Task to train."),
     out: Path = typer.Option(..., "--out", help="Folder to write the model package to."),
-    epochs: int = typer.Option(12, "--epochs", help="Most fine-tuning epochs (early stop may end sooner)."),
+    epochs: int = typer.Option(
+        15, "--epochs", help="Most fine-tuning epochs (early stop may end sooner)."
+    ),
     image_size: int = typer.Option(224, "--image-size", help="Square input size in pixels."),
     batch_size: int = typer.Option(32, "--batch-size"),
     val_fraction: float = typer.Option(0.15, "--val-fraction", help="Stratified validation share."),
@@ -37,8 +39,13 @@ def train(
     from lensbox.train.classify import ClassifyOptions, train_classifier
 
     options = ClassifyOptions(
-        epochs=epochs, image_size=image_size, batch_size=batch_size, val_fraction=val_fraction,
-        seed=seed, device=device, resume=resume,
+        epochs=epochs,
+        image_size=image_size,
+        batch_size=batch_size,
+        val_fraction=val_fraction,
+        seed=seed,
+        device=device,
+        resume=resume,
     )
     progress = RichProgress()
     try:

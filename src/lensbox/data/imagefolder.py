@@ -96,8 +96,10 @@ def _check_file(path: Path, class_name: str) -> _Checked:
     digest = hashlib.sha256(data).hexdigest()
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         problem = FileProblem(
-            path, "not_image", f"{path}: not an image file type ({path.suffix or 'no extension'})"
-            "; move it out of the dataset"
+            path,
+            "not_image",
+            f"{path}: not an image file type ({path.suffix or 'no extension'})"
+            "; move it out of the dataset",
         )
         return _Checked(path, class_name, digest, problem)
     try:
@@ -108,7 +110,8 @@ def _check_file(path: Path, class_name: str) -> _Checked:
     height, width = rgb.shape[:2]
     if min(height, width) < MIN_SIDE:
         problem = FileProblem(
-            path, "too_small",
+            path,
+            "too_small",
             f"{path}: image is {width}x{height}, smaller than {MIN_SIDE} px on a side; remove it",
         )
         return _Checked(path, class_name, digest, problem)
@@ -166,7 +169,8 @@ def scan_imagefolder(
             others = [str(p) for p in paths_by_hash[item.sha256] if p != item.path]
             problems.append(
                 FileProblem(
-                    item.path, "label_conflict",
+                    item.path,
+                    "label_conflict",
                     f"{item.path}: same bytes filed under another class ({', '.join(others)});"
                     " keep one copy in the right class",
                 )
@@ -185,9 +189,7 @@ def scan_imagefolder(
     labels = [name for name in labels_all if usable[name]]
     label_index = {name: i for i, name in enumerate(labels)}
     samples = [
-        Sample(path, label_index[name], digest)
-        for name in labels
-        for path, digest in usable[name]
+        Sample(path, label_index[name], digest) for name in labels for path, digest in usable[name]
     ]
 
     errors: list[str] = []
@@ -204,7 +206,8 @@ def scan_imagefolder(
     for name in empty:
         problems.append(
             FileProblem(
-                base / name, "empty_class",
+                base / name,
+                "empty_class",
                 f"{base / name}: class has no usable images; it is left out of training",
             )
         )

@@ -55,7 +55,9 @@ def load_rgb(path: str | Path) -> np.ndarray:
     except FileNotFoundError:
         raise ImageError(f"{file}: file not found") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{file}: not an image (unrecognised format); remove or replace it") from None
+        raise ImageError(
+            f"{file}: not an image (unrecognised format); remove or replace it"
+        ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{file}: image too large (over 100 megapixels); downscale it") from None
     except OSError as exc:

@@ -50,8 +50,13 @@ def export_onnx(
                 if not dynamo:
                     axes = {input_name: {0: "batch"}} if dynamic_batch else None
                     torch.onnx.export(
-                        model, (example,), str(path), input_names=[input_name],
-                        output_names=list(output_names), dynamo=False, dynamic_axes=axes,
+                        model,
+                        (example,),
+                        str(path),
+                        input_names=[input_name],
+                        output_names=list(output_names),
+                        dynamo=False,
+                        dynamic_axes=axes,
                     )
                 else:
                     torch.onnx.export(
@@ -114,4 +119,3 @@ def measure_parity(
     return Parity(
         max_abs_diff=worst, tolerance=tolerance, n_samples=len(inputs), passed=worst <= tolerance
     )
-

@@ -23,6 +23,12 @@ def label_box(
     pad = max(3, round(6 * scale))
     cv2.rectangle(image, (x, y), (x + width + 2 * pad, y + height + baseline + 2 * pad), color, -1)
     cv2.putText(
-        image, text, (x + pad, y + pad + height), cv2.FONT_HERSHEY_SIMPLEX, scale, text_color,
-        thickness, cv2.LINE_AA,
+        image,
+        text,
+        (x + pad, y + pad + height),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        text_color,
+        thickness,
+        cv2.LINE_AA,
     )

@@ -118,7 +118,9 @@ def check_io(package: ModelPackage, session: Any, source: str) -> None:
             f"(it has {sorted(inputs)})"
         )
     shape = list(inputs[spec.name].shape)
-    expected = [3, spec.height, spec.width] if spec.layout == "NCHW" else [spec.height, spec.width, 3]
+    expected = (
+        [3, spec.height, spec.width] if spec.layout == "NCHW" else [spec.height, spec.width, 3]
+    )
     actual = shape[1:]
     mismatch = len(shape) != 4 or any(
         isinstance(a, int) and a != e for a, e in zip(actual, expected, strict=False)

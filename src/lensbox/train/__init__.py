@@ -1,1 +1,1 @@
-"""Training: needs the ``train`` extra (torch, torchvision). Nothing here is imported by the runtime."""
+"""Training: needs the ``train`` extra (torch, torchvision). The runtime never imports it."""

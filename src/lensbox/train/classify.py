@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from lensbox._optional import require
-from lensbox.data.images import load_rgb
 from lensbox.data.imagefolder import DatasetReport, scan_imagefolder
+from lensbox.data.images import load_rgb
 from lensbox.errors import TrainError
 from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec
 from lensbox.preprocess import resize_for, to_tensor
@@ -34,19 +34,19 @@ from lensbox.train.split import stratified_split
 class ClassifyOptions:
     """The recipe: saved in every checkpoint and in the manifest's provenance."""
 
-    epochs: int = 12
+    epochs: int = 15
     image_size: int = 224
     batch_size: int = 32
     val_fraction: float = 0.15
     seed: int = 0
     device: str = "auto"
     resume: bool = False
-    views: int = 4
-    frozen_blocks: int = 14
-    lr: float = 1e-3
-    backbone_lr: float = 3e-4
+    views: int = 8
+    frozen_blocks: int = 11
+    lr: float = 3e-4
+    backbone_lr: float = 1e-4
     head_epochs: int = 30
-    patience: int = 4
+    patience: int = 6
     label_smoothing: float = 0.1
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -79,7 +79,9 @@ def resolve_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise TrainError("--device cuda was asked for but no CUDA GPU is available; use auto or cpu")
+        raise TrainError(
+            "--device cuda was asked for but no CUDA GPU is available; use auto or cpu"
+        )
     if name not in ("cpu", "cuda"):
         raise TrainError(f"unknown --device {name!r}; use auto, cpu or cuda")
     return name
@@ -96,7 +98,7 @@ def build_classifier(num_classes: int, frozen_blocks: int) -> Any:
     if not 1 <= frozen_blocks < n_blocks:
         raise TrainError(f"frozen_blocks must be in 1..{n_blocks - 1}, got {frozen_blocks}")
 
-    class Classifier(nn.Module):  # type: ignore[misc,name-defined]
+    class Classifier(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.stem = backbone.features[:frozen_blocks]
@@ -139,7 +141,10 @@ def _load_images(
 
 
 def _cache_features(
-    stem_session: Any, images: list[np.ndarray], spec: InputSpec, progress: TrainProgress,
+    stem_session: Any,
+    images: list[np.ndarray],
+    spec: InputSpec,
+    progress: TrainProgress,
     name: str,
 ) -> Any:
     """Run the frozen stem once per image and keep its output (fp16, to halve the memory).
@@ -166,7 +171,9 @@ def _stem_session(model: Any, spec: InputSpec, threads: int) -> Any:
     from lensbox.export.onnx_export import export_onnx
 
     stem_bytes = export_onnx(
-        model.stem.eval(), torch.zeros(1, 3, spec.height, spec.width), output_names=("features",),
+        model.stem.eval(),
+        torch.zeros(1, 3, spec.height, spec.width),
+        output_names=("features",),
         dynamo=False,
     )
     options = ort.SessionOptions()
@@ -197,8 +204,14 @@ def _evaluate_head(model: Any, features: Any, labels: Any, device: str) -> tuple
 
 
 def _fit_linear_probe(
-    model: Any, train_x: Any, train_y: Any, val_x: Any, val_y: Any, options: ClassifyOptions,
-    device: str, progress: TrainProgress,
+    model: Any,
+    train_x: Any,
+    train_y: Any,
+    val_x: Any,
+    val_y: Any,
+    options: ClassifyOptions,
+    device: str,
+    progress: TrainProgress,
 ) -> dict[str, Any]:
     """Fit only the final linear layer on pooled frozen features: a good start for fine-tuning."""
     torch = require("torch", extra="train")
@@ -223,7 +236,8 @@ def _fit_linear_probe(
         for offset in range(0, len(order), 128):
             idx = order[offset : offset + 128]
             loss = torch.nn.functional.cross_entropy(
-                linear(train_p[idx]), train_y[idx].to(device),
+                linear(train_p[idx]),
+                train_y[idx].to(device),
                 label_smoothing=options.label_smoothing,
             )
             optimizer.zero_grad()
@@ -240,8 +254,15 @@ def _fit_linear_probe(
     return {"stage": "head", "val_accuracy": round(best[0], 4)}
 
 
+def _score(accuracy: float, loss: float) -> float:
+    """Validation accuracy decides; among equal accuracies the lower loss wins."""
+    return accuracy - 1e-3 * loss
+
+
 def train_classifier(
-    root: str | Path, out: str | Path, options: ClassifyOptions | None = None,
+    root: str | Path,
+    out: str | Path,
+    options: ClassifyOptions | None = None,
     progress: TrainProgress | None = None,
 ) -> TrainOutcome:
     """Train, export and package a classifier; see the module docstring for the recipe."""
@@ -334,8 +355,8 @@ def train_classifier(
             _fit_linear_probe(model, train_x, train_y, val_x, val_y, options, device, progress)
             | {"epoch": 0}
         )
-        _, acc0 = _evaluate_head(model, monitor_x, monitor_y, device)
-        stopper.update(acc0)
+        loss0, acc0 = _evaluate_head(model, monitor_x, monitor_y, device)
+        stopper.update(_score(acc0, loss0))
         best_state, best_epoch = copy.deepcopy(model.state_dict()), 0
 
     n_train = len(train_idx)
@@ -371,7 +392,7 @@ def train_classifier(
             seen += len(idx)
         scheduler.step()
         val_loss, val_acc = _evaluate_head(model, monitor_x, monitor_y, device)
-        improved = stopper.update(val_acc)
+        improved = stopper.update(_score(val_acc, val_loss))
         if improved:
             best_state, best_epoch = copy.deepcopy(model.state_dict()), epoch
         record = {

@@ -56,14 +56,15 @@ def package_classifier(
     if val_tensors is not None and len(val_tensors):
         session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
         logits = np.concatenate(
-            [session.run(None, {"input": val_tensors[i : i + 64]})[0]
-             for i in range(0, len(val_tensors), 64)]
+            [
+                session.run(None, {"input": val_tensors[i : i + 64]})[0]
+                for i in range(0, len(val_tensors), 64)
+            ]
         )
-        evaluated = classification_metrics(
-            np.array(val_labels), logits.argmax(1), report.labels
+        evaluated = classification_metrics(np.array(val_labels), logits.argmax(1), report.labels)
+        metrics.update(
+            {f"val_{k}" if k in ("accuracy", "macro_f1") else k: v for k, v in evaluated.items()}
         )
-        metrics.update({f"val_{k}" if k in ("accuracy", "macro_f1") else k: v
-                        for k, v in evaluated.items()})
         metrics["n_val"] = len(val_labels)
         metrics["evaluated_with"] = "onnxruntime"
 

@@ -81,15 +81,21 @@ def render_report(manifest: ModelManifest, history: list[dict[str, Any]]) -> str
     parts.append(f"model.onnx sha256 <code>{manifest.sha256}</code>.</p>")
     curves = curves_png(history)
     if curves:
-        parts.append(f"<h2>Training curves</h2><img alt='loss and accuracy curves' "
-                     f"src='data:image/png;base64,{curves}'>")
+        parts.append(
+            f"<h2>Training curves</h2><img alt='loss and accuracy curves' "
+            f"src='data:image/png;base64,{curves}'>"
+        )
     if "confusion_matrix" in metrics:
         image = confusion_png(metrics["confusion_matrix"], manifest.labels)
-        parts.append(f"<h2>Confusion matrix</h2><img alt='confusion matrix' "
-                     f"src='data:image/png;base64,{image}'>")
+        parts.append(
+            f"<h2>Confusion matrix</h2><img alt='confusion matrix' "
+            f"src='data:image/png;base64,{image}'>"
+        )
     if "per_class" in metrics:
-        parts.append("<h2>Per class</h2><table><tr><th>class</th><th>precision</th>"
-                     "<th>recall</th><th>f1</th><th>support</th></tr>")
+        parts.append(
+            "<h2>Per class</h2><table><tr><th>class</th><th>precision</th>"
+            "<th>recall</th><th>f1</th><th>support</th></tr>"
+        )
         for label, row in metrics["per_class"].items():
             parts.append(
                 f"<tr><td>{esc(label)}</td><td>{row['precision']:.3f}</td>"
