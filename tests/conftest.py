@@ -116,3 +116,18 @@ def shared_data() -> Path:
             f"real data folder {SHARED_DATA} is absent (it ships beside the repo as ../shared)"
         )
     return SHARED_DATA
+
+
+@pytest.fixture
+def colour_model(tmp_path: Path) -> Path:
+    from tests.onnx_models import colour_package
+
+    return colour_package(tmp_path / "colour").root
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

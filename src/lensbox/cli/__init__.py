@@ -11,8 +11,11 @@ import sys
 import typer
 
 from lensbox.cli import data as _data
+from lensbox.cli import model as _model
+from lensbox.cli import project as _project
 from lensbox.cli.demo import demo
 from lensbox.cli.evaluate import evaluate, predict
+from lensbox.cli.run import run
 from lensbox.cli.train import train
 from lensbox.errors import LensboxError
 
@@ -28,6 +31,9 @@ app.command("train")(train)
 app.command("evaluate")(evaluate)
 app.command("predict")(predict)
 app.command("demo")(demo)
+app.command("run")(run)
+app.add_typer(_model.app, name="model")
+app.add_typer(_project.app, name="project")
 
 _state = {"debug": False}
 

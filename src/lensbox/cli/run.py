@@ -20,36 +20,61 @@ def setup_logging(verbose: bool = False) -> None:
 def run(
     model: Path = typer.Argument(..., help="Model package folder or .zip."),
     source: str = typer.Option(
-        ..., "--source", help="Camera index (0), video file, rtsp:// or http:// URL, image "
-        "folder, or 'test'.",
+        ...,
+        "--source",
+        help="Camera index (0), video file, rtsp:// or http:// URL, image folder, or 'test'.",
     ),
     function: Path | None = typer.Option(
-        None, "--function", help="Inference function file (process(result, context)) or project folder."
+        None,
+        "--function",
+        help="Inference function file (process(result, context)) or project folder.",
     ),
-    port: int = typer.Option(8080, "--port", help="HTTP port for the streams; 0 disables the server."),
+    port: int = typer.Option(
+        8080, "--port", help="HTTP port for the streams; 0 disables the server."
+    ),
     host: str = typer.Option("127.0.0.1", "--host"),
     mqtt: str | None = typer.Option(None, "--mqtt", help="mqtt://HOST:PORT/TOPIC"),
-    results: Path | None = typer.Option(None, "--results", help="Append results to this JSONL file."),
-    record: Path | None = typer.Option(None, "--record", help="Record the project stream as MP4 segments here."),
-    max_frames: int | None = typer.Option(None, "--max-frames", min=1, help="Stop after N results."),
-    stats: Path | None = typer.Option(None, "--stats", help="Write run statistics (JSON) here at exit."),
+    results: Path | None = typer.Option(
+        None, "--results", help="Append results to this JSONL file."
+    ),
+    record: Path | None = typer.Option(
+        None, "--record", help="Record the project stream as MP4 segments here."
+    ),
+    max_frames: int | None = typer.Option(
+        None, "--max-frames", min=1, help="Stop after N results."
+    ),
+    stats: Path | None = typer.Option(
+        None, "--stats", help="Write run statistics (JSON) here at exit."
+    ),
     realtime: bool | None = typer.Option(
-        None, "--realtime/--all-frames",
+        None,
+        "--realtime/--all-frames",
         help="Newest frame only, dropping stale ones (default for cameras and URLs), or every "
         "frame in order (default for files and folders).",
     ),
     loop: bool = typer.Option(False, "--loop", help="Replay a file or folder when it ends."),
     print_results: bool = typer.Option(False, "--print", help="Print every result on stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print the final statistics as JSON."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log connections and reconnections."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log connections and reconnections."
+    ),
 ) -> None:
     """Run a model package on a video source with both live streams and result sinks."""
     from lensbox.runtime.device import Device, DeviceOptions
 
     setup_logging(verbose)
     options = DeviceOptions(
-        model=model, source=source, function=function, host=host, port=port or None, mqtt=mqtt,
-        results=results, record=record, max_frames=max_frames, stats=stats, realtime=realtime,
+        model=model,
+        source=source,
+        function=function,
+        host=host,
+        port=port or None,
+        mqtt=mqtt,
+        results=results,
+        record=record,
+        max_frames=max_frames,
+        stats=stats,
+        realtime=realtime,
         loop=loop,
     )
 

@@ -50,7 +50,10 @@ class Device:
     """One pipeline plus its HTTP server, built from ``DeviceOptions``."""
 
     def __init__(
-        self, options: DeviceOptions, engine: Engine, source: FrameSource,
+        self,
+        options: DeviceOptions,
+        engine: Engine,
+        source: FrameSource,
         on_result: Callable[[Message], None] | None = None,
     ) -> None:
         from lensbox.runtime.sinks.jsonl import JsonlSink
@@ -63,9 +66,7 @@ class Device:
         self.realtime = realtime
         function = None
         if options.function is not None:
-            function = InferenceFunction.load(
-                options.function, engine.manifest.labels, engine.name
-            )
+            function = InferenceFunction.load(options.function, engine.manifest.labels, engine.name)
         sinks: list[Sink] = []
         try:
             if options.results is not None:
@@ -84,10 +85,18 @@ class Device:
             raise
         sinks.extend(options.extra_sinks)
         self.pipeline = Pipeline(
-            source, engine, function=function, sinks=sinks, hub=self.hub, feed=self.feed,
+            source,
+            engine,
+            function=function,
+            sinks=sinks,
+            hub=self.hub,
+            feed=self.feed,
             policy=BufferPolicy.LATEST if realtime else BufferPolicy.WAIT,
-            pace=realtime and not source.live, loop=options.loop,
-            max_frames=options.max_frames, stats=self.stats, on_result=on_result,
+            pace=realtime and not source.live,
+            loop=options.loop,
+            max_frames=options.max_frames,
+            stats=self.stats,
+            on_result=on_result,
         )
         self.server: ServerThread | None = None
 
@@ -96,7 +105,12 @@ class Device:
         cls, options: DeviceOptions, on_result: Callable[[Message], None] | None = None
     ) -> Device:
         engine = Engine.open(options.model)
-        return cls(options, engine, open_source(options.source), on_result)
+        source = open_source(options.source)
+        if not source.live:
+            # A file or folder that cannot be read is the user's error, reported before start.
+            source.open()
+            source.close()
+        return cls(options, engine, source, on_result)
 
     def health(self) -> dict[str, Any]:
         engine = self.pipeline.engine

@@ -47,7 +47,9 @@ class Engine:
         except Exception as exc:
             raise PackageError(f"{path}: onnxruntime cannot load model.onnx: {exc}") from None
         check_io(package, session, str(path))
-        return cls(package, session, get_task(package.manifest.task))
+        engine = cls(package, session, get_task(package.manifest.task))
+        engine.warm_up()
+        return engine
 
     @property
     def name(self) -> str:
@@ -84,10 +86,34 @@ class Engine:
             )
         return payloads
 
-    def infer(self, frame: Frame) -> Result:
-        """One frame (BGR) -> one Result with per-stage timings."""
+    def warm_up(self) -> None:
+        """One inference on zeros, so the first real frame does not pay for graph set-up."""
+        spec = self.manifest.input
+        shape = (
+            (1, 3, spec.height, spec.width)
+            if spec.layout == "NCHW"
+            else (1, spec.height, spec.width, 3)
+        )
+        try:
+            self.run(np.zeros(shape, np.float32))
+        except Exception as exc:
+            raise PackageError(
+                f"{self.package.root}: a test inference failed ({type(exc).__name__}: {exc}); "
+                "the model does not accept the input its manifest describes"
+            ) from None
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """A BGR frame -> the model's input batch of one (what ``infer`` would compute)."""
+        return to_tensor(image, self.manifest.input, order="bgr")[None]
+
+    def infer(self, frame: Frame, tensor: np.ndarray | None = None) -> Result:
+        """One frame (BGR) -> one Result with per-stage timings.
+
+        ``tensor`` is the output of :meth:`prepare` when another thread already computed it.
+        """
         start = time.perf_counter()
-        tensor = to_tensor(frame.image, self.manifest.input, order="bgr")[None]
+        if tensor is None:
+            tensor = self.prepare(frame.image)
         prepared = time.perf_counter()
         outputs = self.run(tensor)
         inferred = time.perf_counter()

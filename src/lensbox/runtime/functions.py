@@ -56,7 +56,10 @@ class InferenceFunction:
 
     @classmethod
     def load(
-        cls, path: str | Path, labels: list[str], model_name: str,
+        cls,
+        path: str | Path,
+        labels: list[str],
+        model_name: str,
         config: dict[str, Any] | None = None,
     ) -> InferenceFunction:
         """Load ``process`` (and ``draw``) from a .py file or a project folder.
@@ -69,9 +72,11 @@ class InferenceFunction:
         if not target.is_file():
             raise FunctionError(f"{target}: no such inference function file")
         if config is None:
-            config = load_project(target.parent).get("config", {}) if (
-                target.parent / PROJECT_FILE
-            ).is_file() else {}
+            config = (
+                load_project(target.parent).get("config", {})
+                if (target.parent / PROJECT_FILE).is_file()
+                else {}
+            )
         name = f"lensbox_user_function_{abs(hash(str(target.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, target)
         if spec is None or spec.loader is None:
@@ -99,14 +104,19 @@ class InferenceFunction:
             self.errors += 1
             self._log.error(
                 "inference function %s failed at frame %d: %s: %s",
-                self.source, result.frame_index, type(exc).__name__, exc,
+                self.source,
+                result.frame_index,
+                type(exc).__name__,
+                exc,
             )
             return None
         if output is not None and not isinstance(output, dict):
             self.errors += 1
             self._log.error(
                 "inference function %s returned %s at frame %d; expected a dict or None",
-                self.source, type(output).__name__, result.frame_index,
+                self.source,
+                type(output).__name__,
+                result.frame_index,
             )
             return None
         return output
@@ -120,7 +130,10 @@ class InferenceFunction:
             self.errors += 1
             self._log.error(
                 "inference function %s draw() failed at frame %d: %s: %s",
-                self.source, result.frame_index, type(exc).__name__, exc,
+                self.source,
+                result.frame_index,
+                type(exc).__name__,
+                exc,
             )
 
 

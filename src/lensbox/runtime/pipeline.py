@@ -8,13 +8,14 @@ Nothing is JPEG-encoded or drawn here: the streams do that lazily, only for view
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ log = logging.getLogger("lensbox.pipeline")
 _END = object()
 
 
-class BufferPolicy(str, Enum):
+class BufferPolicy(StrEnum):
     """What happens to frames that arrive while the model is busy.
 
     LATEST: keep only the newest frame and drop stale ones (counted in ``dropped``). Use it for
@@ -135,8 +136,11 @@ class Pipeline:
             self._engine = engine
 
     def start(self) -> Pipeline:
-        for name, target in (("reader", self._read), ("infer", self._infer),
-                             ("output", self._output)):
+        for name, target in (
+            ("reader", self._read),
+            ("infer", self._infer),
+            ("output", self._output),
+        ):
             thread = threading.Thread(target=target, name=f"lensbox-{name}", daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -214,10 +218,16 @@ class Pipeline:
                 if delay > 0:
                     self._stop.wait(delay)
                 paced += 1
-            frame = Frame(image=image, index=index, timestamp=time.time(),
-                          source_id=self.source.source_id)
+            frame = Frame(
+                image=image, index=index, timestamp=time.time(), source_id=self.source.source_id
+            )
             index += 1
-            self._put(frame)
+            # Preprocessing here overlaps it with the previous frame's inference.
+            engine = self._engine
+            started_prep = time.perf_counter()
+            tensor = engine.prepare(image)
+            prep_ms = (time.perf_counter() - started_prep) * 1000
+            self._put((frame, tensor, engine, prep_ms))
         self._put(_END)
 
     def _put(self, item: Any) -> None:
@@ -243,10 +253,17 @@ class Pipeline:
                     continue
                 if item is _END:
                     break
-                frame: Frame = item
+                frame, tensor, prepared_by, prep_ms = item
                 with self._engine_lock:
                     engine = self._engine
-                result = engine.infer(frame)
+                if (
+                    prepared_by is not engine
+                    and prepared_by.manifest.input != engine.manifest.input
+                ):
+                    tensor = None  # the model was swapped for one with other preprocessing
+                result = engine.infer(frame, tensor)
+                if tensor is not None:
+                    result.timings_ms["preprocess"] = prep_ms
                 output = self.function(result) if self.function is not None else None
                 if self.function is not None:
                     self.stats.function_errors = self.function.errors
@@ -254,7 +271,10 @@ class Pipeline:
                 if output:
                     document.update(output)
                 message = Message(
-                    frame, result, document, _dumps(document),
+                    frame,
+                    result,
+                    document,
+                    _dumps(document),
                     render=functools.partial(self.render_project, frame, result, engine, output),
                 )
                 self.stats.record((time.time() - frame.timestamp) * 1000, result.timings_ms)
@@ -285,10 +305,8 @@ class Pipeline:
                 return
             except queue.Full:
                 if item is _END:
-                    try:
+                    with contextlib.suppress(queue.Empty):
                         self._out.get_nowait()
-                    except queue.Empty:
-                        pass
 
     # -- output ----------------------------------------------------------------------------
     def render_project(
@@ -309,8 +327,7 @@ class Pipeline:
                     break
                 message: Message = item
                 if self.hub is not None:
-                    frame_image = message.frame.image
-                    self.hub.publish("device", lambda image=frame_image: image)
+                    self.hub.publish("device", functools.partial(_same, message.frame.image))
                     self.hub.publish("project", message.render)
                 if self.feed is not None:
                     self.feed.publish(message.text)
@@ -336,3 +353,7 @@ def _dumps(document: dict[str, Any]) -> str:
     import json
 
     return json.dumps(document, separators=(",", ":"), default=str)
+
+
+def _same(image: np.ndarray) -> np.ndarray:
+    return image

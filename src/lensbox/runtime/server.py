@@ -6,6 +6,7 @@ Runs uvicorn on a background thread so the pipeline owns the main thread's signa
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from lensbox._optional import require
+from lensbox.errors import LensboxError
 from lensbox.runtime.streams import BOUNDARY, STREAMS, ResultFeed, StreamHub, multipart_chunk
 
 HealthProvider = Callable[[], dict[str, Any]]
@@ -93,47 +95,93 @@ def prometheus_text(health: dict[str, Any], hub: StreamHub) -> str:
     metric("dropped_frames_total", "counter", "Frames dropped.", [("", health.get("dropped", 0))])
     metric("fps", "gauge", "Frames per second (sliding window).", [("", health.get("fps", 0.0))])
     latency = health.get("latency_ms", {})
-    metric("latency_ms", "gauge", "Capture-to-result latency.",
-           [('{quantile="0.5"}', latency.get("p50", 0.0)),
-            ('{quantile="0.95"}', latency.get("p95", 0.0))])
-    metric("function_errors_total", "counter", "Inference function exceptions.",
-           [("", health.get("function_errors", 0))])
-    metric("sink_errors_total", "counter", "Sink failures.",
-           [(f'{{sink="{k}"}}', v) for k, v in health.get("sink_errors", {}).items()] or [("", 0)])
-    metric("reconnects_total", "counter", "Source reconnections.",
-           [("", health.get("reconnects", 0))])
-    metric("stream_encodes_total", "counter", "JPEG encodes per stream.",
-           [(f'{{stream="{s}"}}', hub.encodes(s)) for s in STREAMS])
-    metric("stream_viewers", "gauge", "Viewers per stream.",
-           [(f'{{stream="{s}"}}', int(hub.watching(s))) for s in STREAMS])
-    metric("state", "gauge", "Pipeline state (1 for the current one).", [(f'{{state="{state}"}}', 1)])
+    metric(
+        "latency_ms",
+        "gauge",
+        "Capture-to-result latency.",
+        [
+            ('{quantile="0.5"}', latency.get("p50", 0.0)),
+            ('{quantile="0.95"}', latency.get("p95", 0.0)),
+        ],
+    )
+    metric(
+        "function_errors_total",
+        "counter",
+        "Inference function exceptions.",
+        [("", health.get("function_errors", 0))],
+    )
+    metric(
+        "sink_errors_total",
+        "counter",
+        "Sink failures.",
+        [(f'{{sink="{k}"}}', v) for k, v in health.get("sink_errors", {}).items()] or [("", 0)],
+    )
+    metric(
+        "reconnects_total", "counter", "Source reconnections.", [("", health.get("reconnects", 0))]
+    )
+    metric(
+        "stream_encodes_total",
+        "counter",
+        "JPEG encodes per stream.",
+        [(f'{{stream="{s}"}}', hub.encodes(s)) for s in STREAMS],
+    )
+    metric(
+        "stream_viewers",
+        "gauge",
+        "Viewers per stream.",
+        [(f'{{stream="{s}"}}', int(hub.watching(s))) for s in STREAMS],
+    )
+    metric(
+        "state", "gauge", "Pipeline state (1 for the current one).", [(f'{{state="{state}"}}', 1)]
+    )
     return "\n".join(lines) + "\n"
 
 
 class ServerThread:
-    """uvicorn on a daemon thread, with a clean ``stop()``."""
+    """uvicorn on a daemon thread, with a clean ``stop()``.
+
+    The listening socket is bound here, before the thread starts, so a busy port is a clear
+    error in the caller instead of an exit inside uvicorn's thread; port 0 picks a free one.
+    """
 
     def __init__(self, app: Any, host: str, port: int) -> None:
         uvicorn = require("uvicorn", extra="runtime")
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False,
-            timeout_graceful_shutdown=1, lifespan="off",
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            lifespan="off",
         )
         self.server = uvicorn.Server(config)
         self.host, self.port = host, port
-        self._thread = threading.Thread(target=self.server.run, name="lensbox-http", daemon=True)
+        self._socket: socket.socket | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 10.0) -> ServerThread:
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise LensboxError(
+                f"cannot serve on http://{self.host}:{self.port} ({exc.strerror}); "
+                "pick another with --port"
+            ) from None
+        sock.listen(128)
+        self.port = int(sock.getsockname()[1])
+        self._socket = sock
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, name="lensbox-http", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                from lensbox.errors import LensboxError
-
-                raise LensboxError(
-                    f"cannot serve on http://{self.host}:{self.port} (port in use?); "
-                    "pick another with --port"
-                )
+                raise LensboxError(f"HTTP server on port {self.port} did not start")
             time.sleep(0.02)
         return self
 
@@ -143,4 +191,7 @@ class ServerThread:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self._thread.join(timeout=1.5)
+        if self._thread is not None:
+            self._thread.join(timeout=1.5)
+        if self._socket is not None:
+            self._socket.close()

@@ -64,8 +64,10 @@ class VideoCaptureSource(FrameSource):
     def open(self) -> None:
         cv2 = require("cv2", extra="runtime")
         params = [
-            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.timeout_ms,
-            cv2.CAP_PROP_READ_TIMEOUT_MSEC, self.timeout_ms,
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            self.timeout_ms,
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            self.timeout_ms,
         ]
         if isinstance(self.uri, int):
             capture = cv2.VideoCapture(self.uri)
@@ -104,7 +106,8 @@ class ImageFolderSource(FrameSource):
 
     def open(self) -> None:
         self._paths = sorted(
-            p for p in self.folder.rglob("*")
+            p
+            for p in self.folder.rglob("*")
             if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
         )
         if not self._paths:
@@ -125,6 +128,8 @@ class ImageFolderSource(FrameSource):
 class TestPatternSource(FrameSource):
     """A moving synthetic pattern with a frame counter: a source that needs no hardware."""
 
+    __test__ = False  # not a pytest class, despite the name
+
     def __init__(self, width: int = 640, height: int = 360, fps: float = 30.0) -> None:
         self.width, self.height = width, height
         self._fps = fps
@@ -132,8 +137,16 @@ class TestPatternSource(FrameSource):
         self._index = 0
         self.live = False
         bars = np.array(
-            [[192, 192, 192], [0, 192, 192], [192, 192, 0], [0, 192, 0],
-             [192, 0, 192], [0, 0, 192], [192, 0, 0]], dtype=np.uint8,
+            [
+                [192, 192, 192],
+                [0, 192, 192],
+                [192, 192, 0],
+                [0, 192, 0],
+                [192, 0, 192],
+                [0, 0, 192],
+                [192, 0, 0],
+            ],
+            dtype=np.uint8,
         )
         columns = np.repeat(bars, -(-width // len(bars)), axis=0)[:width]
         self._base = np.repeat(columns[None], height, axis=0)
@@ -149,9 +162,19 @@ class TestPatternSource(FrameSource):
         cv2 = require("cv2", extra="runtime")
         frame = np.roll(self._base, self._index * 4, axis=1).copy()
         x = int((self._index * 7) % max(1, self.width - 60))
-        cv2.rectangle(frame, (x, self.height // 3), (x + 60, self.height // 3 + 60), (255, 255, 255), -1)
-        cv2.putText(frame, f"lensbox test {self._index}", (12, self.height - 16),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.rectangle(
+            frame, (x, self.height // 3), (x + 60, self.height // 3 + 60), (255, 255, 255), -1
+        )
+        cv2.putText(
+            frame,
+            f"lensbox test {self._index}",
+            (12, self.height - 16),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.8,
+            (0, 0, 0),
+            2,
+            cv2.LINE_AA,
+        )
         self._index += 1
         return frame
 
@@ -191,4 +214,3 @@ class SingleImageSource(ImageFolderSource):
     def open(self) -> None:
         self._paths = [self._only]
         self._next = 0
-

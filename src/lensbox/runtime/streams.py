@@ -83,7 +83,8 @@ class StreamHub:
             next_time = 0.0
             while not self.closed:
                 with self._cond:
-                    self._cond.wait_for(lambda: slot.seq != last_seq or self.closed, timeout)
+                    if slot.seq == last_seq and not self.closed:
+                        self._cond.wait(timeout)
                 if self.closed:
                     return
                 if slot.seq == last_seq:
@@ -143,15 +144,15 @@ class ResultFeed:
             last = self._seq
         while not self.closed:
             with self._cond:
-                self._cond.wait_for(lambda: self._seq != last or self.closed, timeout)
+                if self._seq == last and not self.closed:
+                    self._cond.wait(timeout)
                 fresh = [m for s, m in self._items if s > last]
                 last = self._seq
             if self.closed:
                 return
             if not fresh:
                 yield None
-            for message in fresh[-32:]:
-                yield message
+            yield from fresh[-32:]
 
     def close(self) -> None:
         with self._cond:

@@ -26,7 +26,7 @@ def random_view(image: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
             left = int(rng.integers(0, width - crop_w + 1))
             image = image[top : top + crop_h, left : left + crop_w]
             break
-    view = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    view = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.5:
         view = view[:, ::-1]
     if rng.random() < 0.1:

@@ -25,7 +25,8 @@ class JsonlSink:
     def open(cls, path: str | Path, max_bytes: int = 50 << 20, backups: int = 5) -> JsonlSink:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        return cls(target, open(target, "a", encoding="utf-8", buffering=1), max_bytes, backups)
+        handle = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115  (owned by the sink)
+        return cls(target, handle, max_bytes, backups)
 
     def __call__(self, message: Message) -> None:
         self._handle.write(message.text + "\n")
@@ -43,7 +44,7 @@ class JsonlSink:
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         else:
             self.path.unlink(missing_ok=True)
-        self._handle = open(self.path, "a", encoding="utf-8", buffering=1)
+        self._handle = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     def close(self) -> None:
         if not self._handle.closed:

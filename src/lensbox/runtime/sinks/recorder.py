@@ -26,9 +26,7 @@ class Recorder:
 
     name = "recorder"
 
-    def __init__(
-        self, directory: Path, fps: float = 15.0, segment_seconds: float = 60.0
-    ) -> None:
+    def __init__(self, directory: Path, fps: float = 15.0, segment_seconds: float = 60.0) -> None:
         self.directory = directory
         self.fps = fps
         self.segment_seconds = segment_seconds
@@ -63,8 +61,9 @@ class Recorder:
         started = 0.0
         while True:
             image = self._queue.get()
-            if image is None or (writer is not None and time.monotonic() - started
-                                 >= self.segment_seconds):
+            if image is None or (
+                writer is not None and time.monotonic() - started >= self.segment_seconds
+            ):
                 if writer is not None and temp is not None and final is not None:
                     writer.release()
                     os.replace(temp, final)

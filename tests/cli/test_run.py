@@ -1,0 +1,257 @@
+"""``lensbox run``, ``project init`` and ``model import`` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import free_port
+from tests.onnx_models import colour_classifier_onnx, write_video
+
+BGR = {"red": (0, 0, 220), "green": (0, 220, 0), "blue": (220, 0, 0)}
+
+
+def lensbox(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lensbox", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _health(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+        return json.loads(response.read())
+
+
+def _wait_health(port: int, predicate, timeout: float = 20) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            last = _health(port)
+            if predicate(last):
+                return last
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"health never matched; last: {last}")
+
+
+def test_run_all_frames_writes_results_and_stats(colour_model: Path, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "clip.mp4", [BGR["red"]] * 10 + [BGR["blue"]] * 10)
+    results, stats = tmp_path / "results.jsonl", tmp_path / "stats.json"
+    proc = lensbox(
+        "run",
+        str(colour_model),
+        "--source",
+        str(video),
+        "--port",
+        "0",
+        "--results",
+        str(results),
+        "--stats",
+        str(stats),
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [d["frame_index"] for d in lines] == list(range(20))
+    assert [d["label"] for d in lines] == ["red"] * 10 + ["blue"] * 10
+    written = json.loads(stats.read_text())
+    assert written["frames"] == 20 and written["dropped"] == 0 and written["fps"] > 0
+    assert set(written["latency_ms"]) >= {"p50", "p95"}
+    assert json.loads(proc.stdout)["frames"] == 20
+
+
+def test_trash_sorter_project_publishes_bins(colour_model: Path, tmp_path: Path) -> None:
+    project = tmp_path / "sorter"
+    proc = lensbox("project", "init", "trash-sorter", str(project))
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((project / "project.json").read_text())
+    config["config"]["bins"] = {"red": "landfill", "green": "compost", "blue": "recycling"}
+    config["config"]["min_confidence"] = 0.0
+    (project / "project.json").write_text(json.dumps(config))
+    video = write_video(tmp_path / "clip.mp4", [BGR["green"]] * 4 + [BGR["blue"]] * 4)
+    results = tmp_path / "r.jsonl"
+    proc = lensbox(
+        "run",
+        str(colour_model),
+        "--source",
+        str(video),
+        "--port",
+        "0",
+        "--function",
+        str(project / "function.py"),
+        "--results",
+        str(results),
+    )
+    assert proc.returncode == 0, proc.stderr
+    docs = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [d["bin"] for d in docs] == ["compost"] * 4 + ["recycling"] * 4
+    assert all({"material", "bin", "confidence"} <= set(d) for d in docs)
+    again = lensbox("project", "init", "trash-sorter", str(project))
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_sigterm_stops_within_two_seconds_and_flushes(colour_model: Path, tmp_path: Path) -> None:
+    port = free_port()
+    results, stats = tmp_path / "r.jsonl", tmp_path / "stats.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lensbox",
+            "run",
+            str(colour_model),
+            "--source",
+            "test",
+            "--port",
+            str(port),
+            "--results",
+            str(results),
+            "--stats",
+            str(stats),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_health(port, lambda h: h["frames"] > 10)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        assert time.monotonic() - started < 2.0
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    summary = json.loads(stats.read_text())
+    assert summary["frames"] == len(results.read_text().splitlines())
+
+
+def test_unreachable_stream_shows_reconnecting_not_a_hang(colour_model: Path) -> None:
+    port, dead = free_port(), free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lensbox",
+            "run",
+            str(colour_model),
+            "--source",
+            f"rtsp://127.0.0.1:{dead}/cam",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        health = _wait_health(port, lambda h: h["state"] == "reconnecting")
+        assert health["frames"] == 0
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+    finally:
+        proc.kill()
+
+
+@pytest.mark.parametrize("case", ["missing", "corrupt", "wrong-shape"])
+def test_bad_inputs_get_one_line(colour_model: Path, tmp_path: Path, case: str) -> None:
+    model, source = colour_model, str(tmp_path / "nope.mp4")
+    if case == "corrupt":
+        source = str(tmp_path / "corrupt.mp4")
+        Path(source).write_bytes(
+            np.random.default_rng(1).integers(0, 255, 5000, np.uint8).tobytes()
+        )
+    if case == "wrong-shape":
+        manifest_path = colour_model / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["input"]["height"] = manifest["input"]["width"] = 64
+        manifest_path.write_text(json.dumps(manifest))
+        source = "test"
+    proc = lensbox("run", str(model), "--source", source, "--port", "0", "--max-frames", "3")
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    if case == "wrong-shape":
+        assert "does not match the manifest" in errors[0]
+
+
+def test_model_import_wraps_a_foreign_onnx(tmp_path: Path) -> None:
+    onnx_file = tmp_path / "foreign.onnx"
+    onnx_file.write_bytes(colour_classifier_onnx(48))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("red\ngreen\nblue\n")
+    out = tmp_path / "pkg"
+    proc = lensbox(
+        "model",
+        "import",
+        str(onnx_file),
+        "--task",
+        "classify",
+        "--labels",
+        str(labels),
+        "--input-size",
+        "48",
+        "--scale",
+        "0.00392156862745098",
+        "--mean",
+        "0.5,0.5,0.5",
+        "--std",
+        "0.5,0.5,0.5",
+        "--color",
+        "rgb",
+        "--resize",
+        "center-crop",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (
+        manifest["input"]["mean"] == [0.5, 0.5, 0.5]
+        and manifest["input"]["resize"] == "center-crop"
+    )
+    image = tmp_path / "blue.png"
+    from PIL import Image
+
+    Image.new("RGB", (80, 60), (10, 20, 230)).save(image)
+    predicted = json.loads(lensbox("predict", str(out), str(image), "--json").stdout)
+    assert predicted["predictions"][0]["label"] == "blue"
+
+    wrong = lensbox(
+        "model",
+        "import",
+        str(onnx_file),
+        "--labels",
+        str(labels),
+        "--input-size",
+        "224",
+        "--out",
+        str(tmp_path / "bad"),
+    )
+    assert wrong.returncode == 1 and "--input-size 48x48" in wrong.stderr
+    labels.write_text("red\ngreen\n")
+    mismatch = lensbox(
+        "model",
+        "import",
+        str(onnx_file),
+        "--labels",
+        str(labels),
+        "--input-size",
+        "48",
+        "--out",
+        str(tmp_path / "bad2"),
+    )
+    assert mismatch.returncode == 1 and "3 classes" in mismatch.stderr
