@@ -104,22 +104,31 @@ def main() -> int:
                 break
             frames.append(frame)
         capture.release()
-        bare = bare_model_fps(package, frames)
-        quiet = pipeline_fps(package, work, 1500, watch=False)
-        bare_after = bare_model_fps(package, frames)
-        watched = pipeline_fps(package, work, 1500, watch=True)
-    bare_mean = (bare + bare_after) / 2
+        # Interleaved rounds: this machine is noisy, so each pipeline run is compared with the
+        # bare model measured right before it, and the median ratio is reported.
+        rounds = []
+        for _ in range(3):
+            bare = bare_model_fps(package, frames, seconds=4.0)
+            watched = pipeline_fps(package, work, 1200, watch=True)
+            quiet = pipeline_fps(package, work, 1200, watch=False)
+            rounds.append(
+                {
+                    "bare_model_fps": round(bare, 1),
+                    "pipeline_watched_fps": watched["fps"],
+                    "pipeline_quiet_fps": quiet["fps"],
+                    "watched_vs_bare": round(watched["fps"] / bare, 3),
+                    "quiet_vs_bare": round(quiet["fps"] / bare, 3),
+                }
+            )
     result = {
         "benchmark": "runtime_pipeline",
         "video": str(VIDEO),
         "model": str(package),
-        "bare_model_fps": round(bare_mean, 1),
-        "bare_model_fps_runs": [round(bare, 1), round(bare_after, 1)],
-        "pipeline_fps": quiet["fps"],
-        "pipeline_vs_bare": round(quiet["fps"] / bare_mean, 3),
-        "pipeline_watched_fps": watched["fps"],
-        "pipeline_watched_vs_bare": round(watched["fps"] / bare_mean, 3),
-        "frames": quiet["frames"],
+        "setup": "--all-frames, JSONL sink + trash-sorter function; watched = a client on both "
+        "MJPEG streams",
+        "pipeline_watched_vs_bare_median": float(np.median([r["watched_vs_bare"] for r in rounds])),
+        "pipeline_quiet_vs_bare_median": float(np.median([r["quiet_vs_bare"] for r in rounds])),
+        "rounds": rounds,
     }
     (RESULTS / "runtime_pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -255,3 +255,79 @@ def test_model_import_wraps_a_foreign_onnx(tmp_path: Path) -> None:
         str(tmp_path / "bad2"),
     )
     assert mismatch.returncode == 1 and "3 classes" in mismatch.stderr
+
+
+def _device(model: Path, source: str, port: int, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lensbox",
+            "run",
+            str(model),
+            "--source",
+            source,
+            "--port",
+            str(port),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_dropped_http_stream_is_reopened(colour_model: Path) -> None:
+    """Device B watches device A's MJPEG stream as its camera; A dies and comes back."""
+    port_a, port_b = free_port(), free_port()
+    camera = _device(colour_model, "test", port_a)
+    viewer = None
+    try:
+        _wait_health(port_a, lambda h: h["frames"] > 3)
+        viewer = _device(colour_model, f"http://127.0.0.1:{port_a}/stream/device.mjpg", port_b)
+        _wait_health(port_b, lambda h: h["frames"] > 5 and h["state"] == "running")
+        camera.terminate()
+        camera.wait(10)
+        down = _wait_health(port_b, lambda h: h["state"] == "reconnecting")
+        camera = _device(colour_model, "test", port_a)
+        _wait_health(
+            port_b, lambda h: h["state"] == "running" and h["frames"] > down["frames"] + 5, 30
+        )
+        assert _health(port_b)["reconnects"] >= 1
+    finally:
+        camera.kill()
+        if viewer is not None:
+            viewer.send_signal(signal.SIGTERM)
+            viewer.wait(10)
+            assert "Traceback" not in (viewer.stderr.read() if viewer.stderr else "")
+
+
+def test_realtime_file_plays_at_native_rate_and_records(colour_model: Path, tmp_path: Path) -> None:
+    import cv2
+
+    video = write_video(tmp_path / "clip.mp4", [BGR["green"]] * 30, fps=20)
+    record = tmp_path / "rec"
+    started = time.monotonic()
+    proc = lensbox(
+        "run",
+        str(colour_model),
+        "--source",
+        str(video),
+        "--realtime",
+        "--port",
+        "0",
+        "--record",
+        str(record),
+        "--json",
+    )
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["mode"] == "realtime" and summary["frames"] >= 25
+    assert elapsed >= 1.4  # 30 frames at 20 fps take 1.5 s when played like a camera
+    segments = sorted(record.glob("*.mp4"))
+    assert len(segments) == 1 and not list(record.glob(".*part*"))
+    capture = cv2.VideoCapture(str(segments[0]))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok and frame.shape == (96, 160, 3)

@@ -34,20 +34,18 @@ class Engine:
 
     @classmethod
     def open(cls, path: str | Path, threads: int | None = None) -> Engine:
-        ort = require("onnxruntime", extra="runtime")
         package = load_package(path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(
-                str(package.model_path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise PackageError(f"{path}: onnxruntime cannot load model.onnx: {exc}") from None
+        session = _session(package, threads, str(path))
         check_io(package, session, str(path))
         engine = cls(package, session, get_task(package.manifest.task))
+        engine.warm_up()
+        return engine
+
+    def replica(self, threads: int) -> Engine:
+        """Another session on the same (already verified) package, for a parallel worker."""
+        engine = Engine(
+            self.package, _session(self.package, threads, str(self.package.root)), self.task
+        )
         engine.warm_up()
         return engine
 
@@ -117,19 +115,27 @@ class Engine:
         prepared = time.perf_counter()
         outputs = self.run(tensor)
         inferred = time.perf_counter()
+        timings = {
+            "preprocess": (prepared - start) * 1000,
+            "inference": (inferred - prepared) * 1000,
+        }
+        return self.result(frame, outputs, timings)
+
+    def result(
+        self, frame: Frame, outputs: list[np.ndarray], timings_ms: dict[str, float]
+    ) -> Result:
+        """Decode raw outputs for ``frame`` into a Result; split from :meth:`run` so a
+        pipeline can decode on another thread while the next frame is inferred."""
+        started = time.perf_counter()
         payload = self.task.decode(outputs, self.manifest, (frame.height, frame.width))[0]
-        done = time.perf_counter()
+        timings = {**timings_ms, "postprocess": (time.perf_counter() - started) * 1000}
         return Result(
             frame_index=frame.index,
             timestamp=frame.timestamp,
             source_id=frame.source_id,
             task=self.manifest.task,
             payload=payload,
-            timings_ms={
-                "preprocess": (prepared - start) * 1000,
-                "inference": (inferred - prepared) * 1000,
-                "postprocess": (done - inferred) * 1000,
-            },
+            timings_ms=timings,
             model_sha256=self.sha256,
         )
 
@@ -163,3 +169,17 @@ def check_io(package: ModelPackage, session: Any, source: str) -> None:
             f"{source}: manifest outputs {missing} are not outputs of model.onnx "
             f"(it has {sorted(outputs)})"
         )
+
+
+def _session(package: ModelPackage, threads: int | None, source: str) -> Any:
+    ort = require("onnxruntime", extra="runtime")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(
+            str(package.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:
+        raise PackageError(f"{source}: onnxruntime cannot load model.onnx: {exc}") from None

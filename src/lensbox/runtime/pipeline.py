@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -104,6 +105,7 @@ class Pipeline:
         stats: PipelineStats | None = None,
         backoff: Backoff | None = None,
         on_result: Callable[[Message], None] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.source = source
         self._engine = engine
@@ -124,24 +126,42 @@ class Pipeline:
         self._out: queue.Queue[Any] = queue.Queue(maxsize=64)
         self._threads: list[threading.Thread] = []
         self._engine_lock = threading.Lock()
+        # WAIT runs one single-threaded session per core on alternate frames: frame-level
+        # parallelism is not stalled when decoding briefly takes a core, as onnxruntime's
+        # intra-op barriers are. LATEST keeps one session using every core: lowest latency.
+        cpus = os.cpu_count() or 1
+        self.workers = workers or (1 if policy is BufferPolicy.LATEST else min(2, cpus))
+        self._engines = self._replicas(engine)
+        self._live_workers = self.workers
+        self._processed = 0
+        self._count_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
     def engine(self) -> Engine:
         return self._engine
 
+    def _replicas(self, engine: Engine) -> list[Engine]:
+        if self.workers == 1:
+            return [engine]
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        return [engine.replica(threads) for _ in range(self.workers)]
+
     def swap_engine(self, engine: Engine) -> None:
         """Hot-swap the model: the next frame runs on ``engine``; no restart, no gap."""
+        replicas = self._replicas(engine)
         with self._engine_lock:
             self._engine = engine
+            self._engines = replicas
 
     def start(self) -> Pipeline:
-        for name, target in (
-            ("reader", self._read),
-            ("infer", self._infer),
-            ("output", self._output),
-        ):
-            thread = threading.Thread(target=target, name=f"lensbox-{name}", daemon=True)
+        targets: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = [
+            ("reader", self._read, ())
+        ]
+        targets += [(f"infer-{i}", self._infer, (i,)) for i in range(self.workers)]
+        targets.append(("output", self._output, ()))
+        for name, target, args in targets:
+            thread = threading.Thread(target=target, args=args, name=f"lensbox-{name}", daemon=True)
             self._threads.append(thread)
             thread.start()
         return self
@@ -243,8 +263,17 @@ class Pipeline:
                 continue
 
     # -- inference -------------------------------------------------------------------------
-    def _infer(self) -> None:
-        processed = 0
+    def _claim(self) -> bool:
+        """Count one more frame towards ``max_frames``; False once the limit is reached."""
+        with self._count_lock:
+            if self.max_frames is not None and self._processed >= self.max_frames:
+                return False
+            self._processed += 1
+            return True
+
+    def _infer(self, worker: int) -> None:
+        """Only inference runs here, so the next ``session.run`` starts as soon as possible;
+        decoding, the function and publishing happen on the output thread."""
         try:
             while not self._stop.is_set():
                 try:
@@ -252,44 +281,56 @@ class Pipeline:
                 except queue.Empty:
                     continue
                 if item is _END:
+                    self._put(_END)  # let the other workers see it too
+                    break
+                if not self._claim():
                     break
                 frame, tensor, prepared_by, prep_ms = item
                 with self._engine_lock:
-                    engine = self._engine
-                if (
-                    prepared_by is not engine
-                    and prepared_by.manifest.input != engine.manifest.input
-                ):
-                    tensor = None  # the model was swapped for one with other preprocessing
-                result = engine.infer(frame, tensor)
-                if tensor is not None:
-                    result.timings_ms["preprocess"] = prep_ms
-                output = self.function(result) if self.function is not None else None
-                if self.function is not None:
-                    self.stats.function_errors = self.function.errors
-                document = result.to_dict()
-                if output:
-                    document.update(output)
-                message = Message(
-                    frame,
-                    result,
-                    document,
-                    _dumps(document),
-                    render=functools.partial(self.render_project, frame, result, engine, output),
-                )
-                self.stats.record((time.time() - frame.timestamp) * 1000, result.timings_ms)
-                self._emit(message)
-                processed += 1
-                if self.max_frames is not None and processed >= self.max_frames:
-                    break
+                    engine = self._engines[worker % len(self._engines)]
+                if prepared_by.manifest.input != engine.manifest.input:
+                    # The model was swapped for one with other preprocessing.
+                    tensor = engine.prepare(frame.image)
+                started = time.perf_counter()
+                outputs = engine.run(tensor)
+                timings = {
+                    "preprocess": prep_ms,
+                    "inference": (time.perf_counter() - started) * 1000,
+                }
+                self._emit((frame, outputs, engine, timings))
         except Exception:
             log.exception("inference failed; the pipeline stops")
             self.stats.set_state("failed")
         finally:
             self._stop.set()
-            self._out_put(_END)
+            with self._count_lock:
+                self._live_workers -= 1
+                last = self._live_workers == 0
+            if last:
+                self._out_put(_END)
 
-    def _emit(self, packet: Message) -> None:
+    def _publish(
+        self, frame: Frame, outputs: list[np.ndarray], engine: Engine, timings: dict[str, float]
+    ) -> Message:
+        """Decode, run the user's function and build the message every sink receives."""
+        result = engine.result(frame, outputs, timings)
+        output = self.function(result) if self.function is not None else None
+        if self.function is not None:
+            self.stats.function_errors = self.function.errors
+        document = result.to_dict()
+        if output:
+            document.update(output)
+        message = Message(
+            frame,
+            result,
+            document,
+            _dumps(document),
+            render=functools.partial(self.render_project, frame, result, engine, output),
+        )
+        self.stats.record((time.time() - frame.timestamp) * 1000, result.timings_ms)
+        return message
+
+    def _emit(self, packet: tuple[Any, ...]) -> None:
         if self.policy is BufferPolicy.LATEST:
             try:
                 self._out.put_nowait(packet)
@@ -319,13 +360,31 @@ class Pipeline:
             self.function.draw(image, result, output)
         return image
 
+    def _in_order(self) -> Iterator[tuple[Any, ...]]:
+        """Worker results in frame order (several workers finish out of order)."""
+        pending: dict[int, tuple[Any, ...]] = {}
+        expected: int | None = None
+        while True:
+            item = self._out.get()
+            if item is _END:
+                yield from (pending[k] for k in sorted(pending))
+                return
+            if self.workers == 1:
+                yield item
+                continue
+            index = item[0].index
+            expected = index if expected is None else expected
+            pending[index] = item
+            while expected in pending:
+                yield pending.pop(expected)
+                expected += 1
+            if len(pending) > 4 * self.workers:  # a frame went missing: do not wait forever
+                expected = min(pending)
+
     def _output(self) -> None:
         try:
-            while True:
-                item = self._out.get()
-                if item is _END:
-                    break
-                message: Message = item
+            for item in self._in_order():
+                message = self._publish(*item)
                 if self.hub is not None:
                     self.hub.publish("device", functools.partial(_same, message.frame.image))
                     self.hub.publish("project", message.render)
