@@ -18,14 +18,16 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m lensbox.train.backbones
 	touch $(STAMP)
 
+# Runs until Ctrl-C; e.g. `make demo DEMO_ARGS="--max-frames 300"` to end it.
 demo: setup
-	$(VENV)/bin/lensbox demo
+	$(VENV)/bin/lensbox demo $(DEMO_ARGS)
 
 test: setup
 	$(VENV)/bin/pytest -q
 
 bench: setup
 	$(PY) benchmarks/train_classify.py
+	$(PY) benchmarks/runtime_pipeline.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
