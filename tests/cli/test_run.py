@@ -44,6 +44,26 @@ def _wait_health(port: int, predicate, timeout: float = 20) -> dict:  # type: ig
     raise AssertionError(f"health never matched; last: {last}")
 
 
+def _device(model: Path, source: str, port: int, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lensbox",
+            "run",
+            str(model),
+            "--source",
+            source,
+            "--port",
+            str(port),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_run_all_frames_writes_results_and_stats(colour_model: Path, tmp_path: Path) -> None:
     video = write_video(tmp_path / "clip.mp4", [BGR["red"]] * 10 + [BGR["blue"]] * 10)
     results, stats = tmp_path / "results.jsonl", tmp_path / "stats.json"
@@ -103,26 +123,7 @@ def test_trash_sorter_project_publishes_bins(colour_model: Path, tmp_path: Path)
 def test_sigterm_stops_within_two_seconds_and_flushes(colour_model: Path, tmp_path: Path) -> None:
     port = free_port()
     results, stats = tmp_path / "r.jsonl", tmp_path / "stats.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lensbox",
-            "run",
-            str(colour_model),
-            "--source",
-            "test",
-            "--port",
-            str(port),
-            "--results",
-            str(results),
-            "--stats",
-            str(stats),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _device(colour_model, "test", port, "--results", str(results), "--stats", str(stats))
     try:
         _wait_health(port, lambda h: h["frames"] > 10)
         started = time.monotonic()
@@ -138,22 +139,7 @@ def test_sigterm_stops_within_two_seconds_and_flushes(colour_model: Path, tmp_pa
 
 def test_unreachable_stream_shows_reconnecting_not_a_hang(colour_model: Path) -> None:
     port, dead = free_port(), free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lensbox",
-            "run",
-            str(colour_model),
-            "--source",
-            f"rtsp://127.0.0.1:{dead}/cam",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _device(colour_model, f"rtsp://127.0.0.1:{dead}/cam", port)
     try:
         health = _wait_health(port, lambda h: h["state"] == "reconnecting")
         assert health["frames"] == 0
@@ -255,26 +241,6 @@ def test_model_import_wraps_a_foreign_onnx(tmp_path: Path) -> None:
         str(tmp_path / "bad2"),
     )
     assert mismatch.returncode == 1 and "3 classes" in mismatch.stderr
-
-
-def _device(model: Path, source: str, port: int, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lensbox",
-            "run",
-            str(model),
-            "--source",
-            source,
-            "--port",
-            str(port),
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def test_dropped_http_stream_is_reopened(colour_model: Path) -> None:

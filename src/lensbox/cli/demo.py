@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from lensbox.cli._common import emit_json, say
+from lensbox.cli._common import say
 from lensbox.settings import Settings
 
 SAMPLE_PHOTOS = ("coffee", "chelsea", "astronaut", "rocket")
@@ -79,7 +79,7 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print the final statistics as JSON."),
 ) -> None:
     """Run the trash-sorter sample project on the device runtime and serve both streams."""
-    from lensbox.cli.run import setup_logging
+    from lensbox.cli.run import serve_until_done, setup_logging
     from lensbox.projects import init_project
     from lensbox.runtime.device import Device, DeviceOptions
 
@@ -119,11 +119,4 @@ def demo(
         realtime=True,
         loop=looping,
     )
-    device = Device.build(options, on_result=show).start()
-    if device.server is not None:
-        say(f"device and project streams: {device.server.url}/  (Ctrl-C to stop)")
-    summary = device.run_until_done()
-    if as_json:
-        emit_json(summary)
-    else:
-        say(f"{summary['frames']} frames at {summary['fps']} fps; stopped")
+    serve_until_done(Device.build(options, on_result=show), as_json)

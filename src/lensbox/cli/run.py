@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -81,10 +82,14 @@ def run(
     def show(message: object) -> None:
         print(getattr(message, "text", ""), flush=True)
 
-    device = Device.build(options, on_result=show if print_results else None)
+    serve_until_done(Device.build(options, on_result=show if print_results else None), as_json)
+
+
+def serve_until_done(device: Any, as_json: bool) -> None:
+    """Start a device, say where its streams are, block until it ends, report, exit 1 if failed."""
     device.start()
     if device.server is not None:
-        say(f"serving both streams on {device.server.url}/ (Ctrl-C to stop)")
+        say(f"device and project streams: {device.server.url}/  (Ctrl-C to stop)")
     summary = device.run_until_done()
     if as_json:
         emit_json(summary)

