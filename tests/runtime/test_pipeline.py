@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from lensbox.runtime.engine import Engine
 from lensbox.runtime.functions import InferenceFunction
@@ -196,3 +197,29 @@ def test_streams_encode_once_per_frame_only_while_watched(
     first = [next(v) for v in viewers]
     assert first[0] == first[1] and first[0] is not None and first[0][:2] == b"\xff\xd8"
     assert hub.encodes("project") == 1  # two viewers, one encode
+
+
+def test_parallel_workers_publish_in_frame_order(
+    colour_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frame 0 finishes last on a slow worker; results still come out 0, 1, 2, ..."""
+    calls = {"n": 0}
+    original = Engine.run
+
+    def first_call_slow(self: Engine, batch: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1 + 2:  # after the two replicas' warm-up runs
+            time.sleep(0.3)
+        return original(self, batch)
+
+    engine = Engine.open(colour_model)
+    monkeypatch.setattr(Engine, "run", first_call_slow)
+    video = write_video(tmp_path / "clip.mp4", [BGR["red"]] * 12)
+    collect = Collect()
+    pipeline = _run(
+        Pipeline(
+            open_source(str(video)), engine, sinks=[collect], policy=BufferPolicy.WAIT, workers=2
+        )
+    )
+    assert pipeline.workers == 2
+    assert [m.result.frame_index for m in collect.messages] == list(range(12))

@@ -363,7 +363,7 @@ class Pipeline:
     def _in_order(self) -> Iterator[tuple[Any, ...]]:
         """Worker results in frame order (several workers finish out of order)."""
         pending: dict[int, tuple[Any, ...]] = {}
-        expected: int | None = None
+        expected = 0  # the reader numbers frames from 0
         while True:
             item = self._out.get()
             if item is _END:
@@ -373,12 +373,19 @@ class Pipeline:
                 yield item
                 continue
             index = item[0].index
-            expected = index if expected is None else expected
+            if index < expected:  # arrived after its place was given up: publish it late
+                yield item
+                continue
             pending[index] = item
             while expected in pending:
                 yield pending.pop(expected)
                 expected += 1
-            if len(pending) > 4 * self.workers:  # a frame went missing: do not wait forever
+            if len(pending) > 1000:
+                # In WAIT mode no frame is skipped, so this means a worker is stuck: publish
+                # what is here rather than hold it in memory without bound.
+                log.warning(
+                    "frame %d is late; publishing %d later frames first", expected, len(pending)
+                )
                 expected = min(pending)
 
     def _output(self) -> None:
