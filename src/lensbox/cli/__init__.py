@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from lensbox.cli import console as _console
 from lensbox.cli import data as _data
 from lensbox.cli import model as _model
 from lensbox.cli import project as _project
@@ -34,6 +35,12 @@ app.command("demo")(demo)
 app.command("run")(run)
 app.add_typer(_model.app, name="model")
 app.add_typer(_project.app, name="project")
+app.command("console")(_console.serve)
+app.command("deploy")(_console.deploy)
+app.add_typer(_console.device_app, name="device")
+_model.app.command("push")(_console.model_push)
+_project.app.command("create")(_console.project_create)
+_project.app.command("update")(_console.project_update)
 
 _state = {"debug": False}
 

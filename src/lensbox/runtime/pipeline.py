@@ -154,6 +154,10 @@ class Pipeline:
             self._engine = engine
             self._engines = replicas
 
+    def swap_function(self, function: InferenceFunction | None) -> None:
+        """Replace the inference function; the next published result uses it."""
+        self.function = function
+
     def start(self) -> Pipeline:
         targets: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = [
             ("reader", self._read, ())

@@ -47,7 +47,7 @@ def draw(image, result, output, context):
     height, width = image.shape[:2]
     text = f"{output['bin'].upper()} BIN  ({output['material']} {output['confidence']:.2f})"
     colour = BIN_COLOURS.get(output["bin"], (0, 160, 220))
-    scale = max(0.5, height / 720 * 1.1)
+    scale = max(0.3, min(height / 720 * 1.1, width / 1000))
     thickness = max(1, round(scale * 2))
     (_text_w, text_h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     top = height - text_h - base - 24

@@ -1,0 +1,67 @@
+"""``create_app(settings)``: FastAPI's bigger-applications layout, one router per resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from lensbox.console.db import Setting, create_engine, session_factory
+from lensbox.console.dependencies import require_admin
+from lensbox.console.migrate import upgrade
+from lensbox.console.routers import agent, devices, models, projects, web
+from lensbox.console.security import hash_secret, new_secret, write_private
+from lensbox.console.settings import ConsoleSettings
+from lensbox.console.store import BlobStore
+
+
+def ensure_admin_key(settings: ConsoleSettings, sessions: Any) -> str | None:
+    """Create the admin key at first start: the hash in the database, the key in admin.key
+    (mode 600). Returns the new key, or None when one exists already."""
+    with sessions() as session:
+        if session.get(Setting, "admin_key_hash") is not None:
+            return None
+        key = new_secret("lbk")
+        write_private(settings.data / "admin.key", key + "\n")
+        session.add(Setting(key="admin_key_hash", value=hash_secret(key)))
+        session.commit()
+        return key
+
+
+def create_app(settings: ConsoleSettings) -> FastAPI:
+    settings.data.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    app = FastAPI(title="lensbox console", version="1")
+    app.state.settings = settings
+    app.state.sessions = sessions
+    app.state.store = BlobStore(settings.blobs)
+    app.state.new_admin_key = ensure_admin_key(settings, sessions)
+
+    admin = [Depends(require_admin)]
+    for router in (models.router, projects.router, devices.router):
+        app.include_router(router, prefix="/api/v1", dependencies=admin)
+    app.include_router(agent.router, prefix="/api/v1")
+    app.state.web_sessions = set()
+    app.include_router(web.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": f"{where}: {first.get('msg', 'invalid input')}",
+                "errors": [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()],
+            },
+        )
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

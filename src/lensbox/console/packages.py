@@ -1,0 +1,56 @@
+"""Checking an uploaded model package zip before anything is trusted: size, zip bombs, paths
+that escape, and the manifest's checksum of model.onnx."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from lensbox.errors import PackageError
+from lensbox.manifest import MANIFEST_FILE, MODEL_FILE, parse_manifest
+
+
+def inspect_package_zip(path: Path, max_unpacked: int, max_ratio: float) -> dict[str, Any]:
+    """Validate the zip at ``path``; return its manifest (as a dict) if it is a sound package."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise PackageError("upload is not a zip file; zip the package folder") from None
+    with archive:
+        infos = archive.infolist()
+        total = 0
+        for info in infos:
+            member = Path(info.filename)
+            if member.is_absolute() or ".." in member.parts or info.filename.startswith("/"):
+                raise PackageError(f"zip member {info.filename!r} escapes the package; refused")
+            total += info.file_size
+            if info.compress_size and info.file_size / info.compress_size > max_ratio:
+                raise PackageError(f"zip member {info.filename!r} expands suspiciously; refused")
+        if total > max_unpacked:
+            raise PackageError(f"zip unpacks to {total} bytes, over the {max_unpacked} limit")
+        names = {info.filename: info for info in infos if not info.is_dir()}
+        prefix = ""
+        if MANIFEST_FILE not in names:
+            tops = {name.split("/", 1)[0] for name in names}
+            if len(tops) == 1:
+                prefix = tops.pop() + "/"
+        for wanted in (MODEL_FILE, MANIFEST_FILE):
+            if prefix + wanted not in names:
+                raise PackageError(f"zip holds no {wanted}; zip the package folder")
+        try:
+            data = json.loads(archive.read(prefix + MANIFEST_FILE))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise PackageError("manifest.json is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise PackageError("manifest.json is not a JSON object")
+        manifest = parse_manifest(data, "manifest.json")
+        digest = hashlib.sha256()
+        with archive.open(prefix + MODEL_FILE) as model:
+            while block := model.read(1 << 20):
+                digest.update(block)
+        if digest.hexdigest() != manifest.sha256:
+            raise PackageError("model.onnx does not match the manifest's sha256; re-export it")
+    return manifest.model_dump(mode="json")

@@ -1,0 +1,298 @@
+"""End to end on loopback: console, client CLI, and a device agent that hot-swaps models."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser import ARTIFACTS, CHROMIUM, chromium_page
+from tests.conftest import free_port
+from tests.onnx_models import colour_package, write_video
+
+BGR_GREEN = (0, 220, 0)
+
+
+def lensbox(*args: str, env: dict[str, str] | None = None, timeout: int = 60):  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [sys.executable, "-m", "lensbox", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _wait_url(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    port = free_port()
+    data = tmp_path / "console-data"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lensbox",
+            "console",
+            "--data",
+            str(data),
+            "--port",
+            str(port),
+            "--max-upload-mb",
+            "5",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_url(url + "/health")
+        key_file = data / "admin.key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        yield url, key_file.read_text().strip(), data
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def _health(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+        return json.loads(response.read())
+
+
+def _wait_sha(port: int, sha: str, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if _health(port).get("sha256") == sha:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"device never ran {sha[:12]} within {timeout} s")
+
+
+class StreamWatcher:
+    """Reads the project MJPEG stream and records when each frame arrived."""
+
+    def __init__(self, url: str) -> None:
+        self.times: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
+        self._thread.start()
+
+    def _run(self, url: str) -> None:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            buffer = b""
+            while not self._stop.is_set():
+                buffer += response.read1(65536)
+                while b"\xff\xd9" in buffer:
+                    buffer = buffer[buffer.index(b"\xff\xd9") + 2 :]
+                    self.times.append(time.monotonic())
+
+    def max_gap(self, since: float) -> float:
+        times = [t for t in self.times if t >= since]
+        return max((b - a for a, b in itertools.pairwise(times)), default=99.0)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def test_deploy_hot_swap_and_roll_back(console, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, key, _ = console
+    env = {"LENSBOX_CONSOLE": url, "LENSBOX_KEY": key}
+    v1 = colour_package(tmp_path / "v1", name="sorter-model").root
+    v2 = colour_package(tmp_path / "v2", name="sorter-model", scale=20.0).root
+
+    pushed = json.loads(lensbox("model", "push", str(v1), env=env).stdout)
+    assert pushed["version"] == 1 and set(pushed) >= {"id", "version", "sha256"}
+    created = lensbox(
+        "project",
+        "create",
+        "sorter",
+        "--model",
+        str(pushed["id"]),
+        "--template",
+        "trash-sorter",
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    added = json.loads(lensbox("device", "add", "cam1", env=env).stdout)
+    assert set(added) >= {"id", "token"}
+
+    video = write_video(tmp_path / "clip.mp4", [BGR_GREEN] * 40, fps=20)
+    device_port = free_port()
+    agent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lensbox",
+            "device",
+            "run",
+            "--console",
+            url,
+            "--token",
+            added["token"],
+            "--source",
+            str(video),
+            "--port",
+            str(device_port),
+            "--poll",
+            "5",
+            "--work",
+            str(tmp_path / "agent"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watcher = None
+    try:
+        started = time.monotonic()
+        deployed = lensbox("deploy", "sorter", "--device", "cam1", "--wait", "15", env=env)
+        assert deployed.returncode == 0, deployed.stderr
+        assert json.loads(deployed.stdout)["status"] == "running"
+        _wait_sha(device_port, pushed["sha256"], 15 - (time.monotonic() - started))
+        watcher = StreamWatcher(f"http://127.0.0.1:{device_port}/stream/project.mjpg")
+        time.sleep(1.0)
+
+        second = json.loads(lensbox("model", "push", str(v2), env=env).stdout)
+        assert second["version"] == 2 and second["sha256"] != pushed["sha256"]
+        assert (
+            lensbox("project", "update", "sorter", "--model", str(second["id"]), env=env).returncode
+            == 0
+        )
+        swap_started = time.monotonic()
+        assert (
+            lensbox("deploy", "sorter", "--device", "cam1", "--wait", "10", env=env).returncode == 0
+        )
+        _wait_sha(device_port, second["sha256"], 10)
+        time.sleep(1.0)
+        assert watcher.max_gap(swap_started) < 1.0
+
+        rolled = lensbox("device", "rollback", "cam1", env=env)
+        assert rolled.returncode == 0, rolled.stderr
+        _wait_sha(device_port, pushed["sha256"], 10)
+
+        listed = json.loads(lensbox("device", "list", env=env).stdout)
+        assert listed[0]["name"] == "cam1" and listed[0]["state"] == "running"
+        assert listed[0]["model_sha256"] == pushed["sha256"]
+        if CHROMIUM is not None:
+            _browser_sees_live_stream(url, key, "cam1")
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(10)
+    assert "Traceback" not in (agent.stderr.read() if agent.stderr else "")
+
+
+def _browser_sees_live_stream(url: str, key: str, device: str) -> None:
+    """Log in with the admin key, open the device page, see the project stream move."""
+    with chromium_page() as page:
+        page.goto(url + f"/devices/{device}")
+        assert page.url.endswith("/login")
+        page.fill("#key", key)
+        page.click("#login")
+        page.goto(url + f"/devices/{device}")
+        page.wait_for_function(
+            "document.getElementById('project-stream').naturalWidth > 0", timeout=15000
+        )
+        first = page.locator("#project-stream").screenshot()
+        time.sleep(1.0)
+        second = page.locator("#project-stream").screenshot()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "console-device-page.png"), full_page=True)
+        assert first != second, "the proxied project stream is not live"
+        assert page.locator("#state").text_content() == "running"
+
+
+def _call(
+    url: str,
+    path: str,
+    token: str | None,
+    method: str = "GET",
+    data: bytes | None = None,
+    content_type: str | None = None,
+) -> int:
+    request = urllib.request.Request(url + path, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _multipart(name: str, payload: bytes) -> tuple[bytes, str]:
+    boundary = "lensboxtest"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"'
+            f"\r\nContent-Type: application/zip\r\n\r\n"
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_keys_tokens_and_uploads_are_checked(console, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, key, data = console
+    env = {"LENSBOX_CONSOLE": url, "LENSBOX_KEY": key}
+    assert _call(url, "/api/v1/models", None) == 401
+    assert _call(url, "/api/v1/models", "wrong") == 401
+    assert _call(url, "/api/v1/models", key) == 200
+    one = json.loads(lensbox("device", "add", "one", env=env).stdout)
+    two = json.loads(lensbox("device", "add", "two", env=env).stdout)
+    assert _call(url, f"/api/v1/agent/{one['id']}/deployment", one["token"]) == 204
+    assert _call(url, f"/api/v1/agent/{two['id']}/deployment", one["token"]) == 403
+    assert _call(url, "/api/v1/devices", one["token"]) == 401  # device tokens are not admin keys
+
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../model.onnx", b"x")
+        zf.writestr("manifest.json", b"{}")
+    body, kind = _multipart("evil.zip", evil.getvalue())
+    assert _call(url, "/api/v1/models", key, "POST", body, kind) == 422
+    body, kind = _multipart("big.zip", os.urandom(6 << 20))
+    assert _call(url, "/api/v1/models", key, "POST", body, kind) == 413
+    assert not list((data / "blobs" / "tmp").iterdir())  # nothing half-written is left
+    assert (
+        _call(
+            url,
+            "/api/v1/projects",
+            key,
+            "POST",
+            b'{"name": "../x", "model_id": 1}',
+            "application/json",
+        )
+        == 422
+    )
