@@ -281,7 +281,7 @@ def test_keys_tokens_and_uploads_are_checked(console, tmp_path: Path) -> None:  
         zf.writestr("../model.onnx", b"x")
         zf.writestr("manifest.json", b"{}")
     body, kind = _multipart("evil.zip", evil.getvalue())
-    assert _call(url, "/api/v1/models", key, "POST", body, kind) == 422
+    assert _call(url, "/api/v1/models", key, "POST", body, kind) == 400
     body, kind = _multipart("big.zip", os.urandom(6 << 20))
     assert _call(url, "/api/v1/models", key, "POST", body, kind) == 413
     assert not list((data / "blobs" / "tmp").iterdir())  # nothing half-written is left

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lensbox.console.db import Setting, create_engine, session_factory
 from lensbox.console.dependencies import require_admin
 from lensbox.console.migrate import upgrade
 from lensbox.console.routers import agent, devices, models, projects, web
+from lensbox.console.schemas import ERRORS
 from lensbox.console.security import hash_secret, new_secret, write_private
 from lensbox.console.settings import ConsoleSettings
 from lensbox.console.store import BlobStore
@@ -43,21 +46,27 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
 
     admin = [Depends(require_admin)]
     for router in (models.router, projects.router, devices.router):
-        app.include_router(router, prefix="/api/v1", dependencies=admin)
-    app.include_router(agent.router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", dependencies=admin, responses=ERRORS)
+    app.include_router(agent.router, prefix="/api/v1", responses=ERRORS)
     app.state.web_sessions = set()
     app.include_router(web.router)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse(
-            status_code=422,
-            content={
-                "detail": f"{where}: {first.get('msg', 'invalid input')}",
-                "errors": [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()],
-            },
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette lists only the first matching route's methods; list every route's.
+            allowed = sorted(
+                {
+                    method
+                    for route in app.routes
+                    if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
+                    for method in route.methods or ()
+                }
+            )
+            headers["Allow"] = ", ".join(allowed)
+        return await http_exception_handler(
+            request, StarletteHTTPException(exc.status_code, exc.detail, headers)
         )
 
     @app.get("/health", include_in_schema=False)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lensbox.console.db import Device, Setting
+from lensbox.console.schemas import Id
 from lensbox.console.security import matches
 from lensbox.console.settings import ConsoleSettings
 from lensbox.console.store import BlobStore
@@ -49,7 +50,7 @@ def require_admin(
 
 
 def require_device(
-    device_id: int,
+    device_id: Id,
     session: Annotated[Session, Depends(get_session)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Device:

@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+MAX_ID = 2**53 - 1  # exact in JSON numbers (doubles) and in SQLite and PostgreSQL integers
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="database id")]
+
+
+class ErrorOut(BaseModel):
+    """Every error the console raises on purpose: one line saying what is wrong."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in (
+        (400, "invalid input (the message says which)"),
+        (401, "missing or wrong key or token"),
+        (403, "a device token used on another device's endpoint"),
+        (404, "no such resource"),
+        (409, "conflicts with the current state"),
+        (413, "upload over the size limit"),
+    )
+}
 
 
 class ModelOut(BaseModel):
@@ -24,14 +47,14 @@ class ModelOut(BaseModel):
 
 class ProjectIn(BaseModel):
     name: str = Field(pattern=NAME)
-    model_id: int = Field(ge=1)
+    model_id: int = Field(ge=1, le=MAX_ID)
     template: str | None = Field(default=None, max_length=100)
     function: str | None = Field(default=None, max_length=200_000)
     config: dict[str, Any] | None = None
 
 
 class ProjectUpdate(BaseModel):
-    model_id: int | None = Field(default=None, ge=1)
+    model_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     function: str | None = Field(default=None, max_length=200_000)
     config: dict[str, Any] | None = None
 
@@ -86,7 +109,7 @@ class Heartbeat(BaseModel):
     state: str = Field(max_length=40)
     fps: float | None = None
     model_sha256: str | None = Field(default=None, max_length=64)
-    deployment_id: int | None = None
+    deployment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     deployment_status: str | None = Field(default=None, max_length=40)
     message: str | None = Field(default=None, max_length=2000)
     health: dict[str, Any] = {}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lensbox.console.db import Deployment, Device, Model, Project, ProjectVersion, ResultRow, now
 from lensbox.console.dependencies import SessionDep
 from lensbox.console.routers.projects import find_project, latest_version
-from lensbox.console.schemas import DeployIn, DeploymentOut, DeviceCreated, DeviceIn, DeviceOut
+from lensbox.console.schemas import DeployIn, DeploymentOut, DeviceCreated, DeviceIn, DeviceOut, Id
 from lensbox.console.security import hash_secret, new_secret
 
 router = APIRouter(tags=["devices"])
@@ -107,7 +107,7 @@ def deploy(body: DeployIn, session: SessionDep) -> DeploymentOut:
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentOut)
-def get_deployment(deployment_id: int, session: SessionDep) -> DeploymentOut:
+def get_deployment(deployment_id: Id, session: SessionDep) -> DeploymentOut:
     deployment = session.get(Deployment, deployment_id)
     if deployment is None:
         raise HTTPException(404, f"no deployment {deployment_id}")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from lensbox.console.db import Deployment, Model, ProjectVersion
 from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep
 from lensbox.console.packages import inspect_package_zip
-from lensbox.console.schemas import ModelOut
+from lensbox.console.schemas import Id, ModelOut
 from lensbox.console.store import UploadTooLarge
 from lensbox.errors import PackageError
 
@@ -34,7 +34,7 @@ def upload_model(
     try:
         manifest = inspect_package_zip(path, settings.max_unpacked_bytes, settings.max_zip_ratio)
     except PackageError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(400, str(exc)) from None
     name = str(manifest["name"])[:200]
     latest = session.scalar(select(func.max(Model.version)).where(Model.name == name)) or 0
     existing = session.scalar(
@@ -72,12 +72,12 @@ def _get(session: SessionDep, model_id: int) -> Model:
 
 
 @router.get("/{model_id}", response_model=ModelOut)
-def get_model(model_id: int, session: SessionDep) -> ModelOut:
+def get_model(model_id: Id, session: SessionDep) -> ModelOut:
     return model_out(_get(session, model_id))
 
 
 @router.get("/{model_id}/download", response_class=FileResponse)
-def download_model(model_id: int, session: SessionDep, store: StoreDep) -> FileResponse:
+def download_model(model_id: Id, session: SessionDep, store: StoreDep) -> FileResponse:
     model = _get(session, model_id)
     return FileResponse(
         store.path(model.package_sha256),
@@ -87,7 +87,7 @@ def download_model(model_id: int, session: SessionDep, store: StoreDep) -> FileR
 
 
 @router.delete("/{model_id}", status_code=204)
-def delete_model(model_id: int, session: SessionDep) -> None:
+def delete_model(model_id: Id, session: SessionDep) -> None:
     model = _get(session, model_id)
     used = session.scalar(
         select(func.count(Deployment.id))

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 def template_files(name: str) -> tuple[str, dict[str, Any]]:
     """(function source, config) of a project template."""
     if name not in template_names():
-        raise HTTPException(422, f"unknown template {name!r}; available: {template_names()}")
+        raise HTTPException(404, f"unknown template {name!r}; available: {template_names()}")
     folder = resources.files("lensbox.projects").joinpath("templates", name)
     project = json.loads(folder.joinpath("project.json").read_text("utf-8"))
     function = folder.joinpath(project.get("function", "function.py")).read_text("utf-8")
@@ -65,7 +65,7 @@ def find_project(session: SessionDep, key: str) -> Project:
 @router.post("", status_code=201, response_model=ProjectOut)
 def create_project(body: ProjectIn, session: SessionDep) -> ProjectOut:
     if session.get(Model, body.model_id) is None:
-        raise HTTPException(422, f"no model {body.model_id}")
+        raise HTTPException(404, f"no model {body.model_id}")
     if session.scalar(select(Project).where(Project.name == body.name)) is not None:
         raise HTTPException(409, f"project {body.name!r} exists; update it instead")
     function: str | None = None
@@ -99,7 +99,7 @@ def update_project(key: str, body: ProjectUpdate, session: SessionDep) -> Projec
     current = latest_version(session, project)
     model_id = body.model_id or current.model_id
     if session.get(Model, model_id) is None:
-        raise HTTPException(422, f"no model {model_id}")
+        raise HTTPException(404, f"no model {model_id}")
     project.version += 1
     session.add(
         ProjectVersion(

@@ -21,6 +21,7 @@ from lensbox.console.db import Deployment, Device, Model, Project, ResultRow, Se
 from lensbox.console.dependencies import SessionDep
 from lensbox.console.routers.devices import deployment_out, find_device
 from lensbox.console.routers.projects import project_out
+from lensbox.console.schemas import Id
 from lensbox.console.security import hash_secret, matches
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "web"))
@@ -170,7 +171,7 @@ def models_page(request: Request, session: SessionDep, _: Page) -> HTMLResponse:
 
 
 @router.get("/models/{model_id}", response_class=HTMLResponse)
-def model_page(model_id: int, request: Request, session: SessionDep, _: Page) -> HTMLResponse:
+def model_page(model_id: Id, request: Request, session: SessionDep, _: Page) -> HTMLResponse:
     model = session.get(Model, model_id)
     if model is None:
         raise HTTPException(404, f"no model {model_id}")
