@@ -296,3 +296,80 @@ def test_keys_tokens_and_uploads_are_checked(console, tmp_path: Path) -> None:  
         )
         == 422
     )
+
+
+def _start_console(data: Path, port: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lensbox", "console", "--data", str(data), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    _wait_url(f"http://127.0.0.1:{port}/health")
+    return proc
+
+
+def test_console_loss_broken_packages_and_crash_mid_upload(tmp_path: Path) -> None:
+    """The device keeps its last good model when the console dies or sends a broken package;
+    a console killed mid-upload loses nothing it acknowledged and leaves no partial file."""
+    import socket
+
+    data, port = tmp_path / "console", free_port()
+    url = f"http://127.0.0.1:{port}"
+    console_proc = _start_console(data, port)
+    key = (data / "admin.key").read_text().strip()
+    env = {"LENSBOX_CONSOLE": url, "LENSBOX_KEY": key}
+    good = json.loads(lensbox("model", "push", str(colour_package(tmp_path / "good").root),
+                              env=env).stdout)
+    assert lensbox("project", "create", "p", "--model", str(good["id"]), env=env).returncode == 0
+    token = json.loads(lensbox("device", "add", "cam", env=env).stdout)["token"]
+    video = write_video(tmp_path / "clip.mp4", [BGR_GREEN] * 30, fps=20)
+    device_port = free_port()
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "lensbox", "device", "run", "--console", url, "--token", token,
+         "--source", str(video), "--port", str(device_port), "--poll", "2",
+         "--work", str(tmp_path / "agent")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert lensbox("deploy", "p", "--device", "cam", "--wait", "15", env=env).returncode == 0
+        _wait_sha(device_port, good["sha256"], 10)
+
+        # A slow upload, cut by SIGKILL: nothing half-written may survive.
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(
+                b"POST /api/v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode()
+                + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 9000000"
+                b"\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.zip\""
+                b"\r\n\r\n" + os.urandom(3_000_000)
+            )
+            time.sleep(1.0)
+            console_proc.kill()
+            console_proc.wait(10)
+
+        frames = _health(device_port)["frames"]
+        time.sleep(2.0)  # the console is gone: the device goes on with its model
+        health = _health(device_port)
+        assert health["sha256"] == good["sha256"] and health["frames"] > frames
+
+        console_proc = _start_console(data, port)
+        assert not list((data / "blobs" / "tmp").iterdir())
+        models = json.loads(lensbox("model", "list", env=env).stdout)
+        assert [m["sha256"] for m in models] == [good["sha256"]]
+
+        broken_dir = colour_package(tmp_path / "broken", name="broken", scale=3.0).root
+        manifest = json.loads((broken_dir / "manifest.json").read_text())
+        manifest["input"]["height"] = manifest["input"]["width"] = 64  # the ONNX takes 32
+        (broken_dir / "manifest.json").write_text(json.dumps(manifest))
+        broken = json.loads(lensbox("model", "push", str(broken_dir), env=env).stdout)
+        assert lensbox("project", "update", "p", "--model", str(broken["id"]),
+                       env=env).returncode == 0
+        failed = lensbox("deploy", "p", "--device", "cam", "--wait", "15", env=env)
+        assert failed.returncode == 1
+        assert json.loads(failed.stdout)["status"] == "failed"
+        assert "does not match the manifest" in (json.loads(failed.stdout)["message"] or "")
+        time.sleep(1.0)
+        assert _health(device_port)["sha256"] == good["sha256"]
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(10)
+        console_proc.send_signal(signal.SIGTERM)
+        console_proc.wait(10)

@@ -39,6 +39,7 @@ app.command("console")(_console.serve)
 app.command("deploy")(_console.deploy)
 app.add_typer(_console.device_app, name="device")
 _model.app.command("push")(_console.model_push)
+_model.app.command("list")(_console.model_list)
 _project.app.command("create")(_console.project_create)
 _project.app.command("update")(_console.project_update)
 

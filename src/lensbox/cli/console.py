@@ -84,6 +84,11 @@ def model_push(
         emit_json(client.upload("/api/v1/models", archive))
 
 
+def model_list(console: str | None = ConsoleOpt, key: str | None = KeyOpt) -> None:
+    """Models on the console, every version."""
+    emit_json(_client(console, key).json("GET", "/api/v1/models"))
+
+
 def project_create(
     name: str = typer.Argument(...),
     model: int = typer.Option(..., "--model", help="Model id (from model push)."),

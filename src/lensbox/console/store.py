@@ -20,6 +20,9 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         (root / "tmp").mkdir(parents=True, exist_ok=True)
+        # Parts left by a crash mid-upload were never acknowledged: drop them.
+        for part in (root / "tmp").glob("*.part"):
+            part.unlink(missing_ok=True)
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
