@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -24,6 +25,9 @@ def train(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoints/last.pt."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    progress_file: Path | None = typer.Option(
+        None, "--progress-file", help="Also write progress as JSON lines here."
+    ),
 ) -> None:
     """Transfer-learn from ImageNet-pretrained MobileNetV2 and write MODEL (ONNX + manifest)."""
     from lensbox.tasks import get_task
@@ -47,7 +51,11 @@ def train(
         device=device,
         resume=resume,
     )
-    progress = RichProgress()
+    progress: Any = RichProgress()
+    if progress_file is not None:
+        from lensbox.train.callbacks import JsonlProgress
+
+        progress = JsonlProgress(progress_file, progress)
     try:
         outcome = train_classifier(directory, out, options, progress)
     finally:

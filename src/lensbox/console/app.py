@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lensbox.console.db import Setting, create_engine, session_factory
 from lensbox.console.dependencies import require_admin
 from lensbox.console.migrate import upgrade
-from lensbox.console.routers import agent, devices, models, projects, web
+from lensbox.console.routers import agent, devices, models, projects, training, web
 from lensbox.console.schemas import ERRORS
 from lensbox.console.security import hash_secret, new_secret, write_private
 from lensbox.console.settings import ConsoleSettings
@@ -43,9 +43,10 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.state.sessions = sessions
     app.state.store = BlobStore(settings.blobs)
     app.state.new_admin_key = ensure_admin_key(settings, sessions)
+    training.fail_orphaned_jobs(sessions)
 
     admin = [Depends(require_admin)]
-    for router in (models.router, projects.router, devices.router):
+    for router in (models.router, projects.router, devices.router, training.router):
         app.include_router(router, prefix="/api/v1", dependencies=admin, responses=ERRORS)
     app.include_router(agent.router, prefix="/api/v1", responses=ERRORS)
     app.state.web_sessions = set()

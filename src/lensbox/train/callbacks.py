@@ -71,6 +71,48 @@ class RichProgress:
         self._progress.stop()
 
 
+class JsonlProgress:
+    """Progress as JSON lines in a file (for the console's training jobs), and on to another
+    display. Each line: {"stage", "done", "total", ...fields}."""
+
+    def __init__(self, path: Path, inner: TrainProgress | None = None) -> None:
+        self.path = path
+        self.inner = inner
+        self._stage = ""
+        self._done = 0
+        self._total = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+    def _write(self, record: dict[str, Any]) -> None:
+        import json
+        import time
+
+        self._handle.write(json.dumps({"time": round(time.time(), 3), **record}) + "\n")
+
+    def stage(self, name: str, total: int) -> None:
+        self._stage, self._done, self._total = name, 0, total
+        self._write({"stage": name, "done": 0, "total": total})
+        if self.inner:
+            self.inner.stage(name, total)
+
+    def advance(self, steps: int = 1, **fields: Any) -> None:
+        self._done += steps
+        self._write({"stage": self._stage, "done": self._done, "total": self._total, **fields})
+        if self.inner:
+            self.inner.advance(steps, **fields)
+
+    def message(self, text: str) -> None:
+        self._write({"stage": self._stage, "message": text})
+        if self.inner:
+            self.inner.message(text)
+
+    def close(self) -> None:
+        self._handle.close()
+        if self.inner:
+            self.inner.close()
+
+
 class QuietProgress:
     """No output: for tests and library use."""
 

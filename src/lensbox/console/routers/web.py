@@ -17,7 +17,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from lensbox.console.db import Deployment, Device, Model, Project, ResultRow, Setting
+from lensbox.console.db import (
+    Dataset,
+    Deployment,
+    Device,
+    Model,
+    Project,
+    ResultRow,
+    Setting,
+    TrainingJob,
+)
 from lensbox.console.dependencies import SessionDep
 from lensbox.console.routers.devices import deployment_out, find_device
 from lensbox.console.routers.projects import project_out
@@ -191,3 +200,30 @@ def deployments_page(request: Request, session: SessionDep, _: Page) -> HTMLResp
         rows=rows,
         columns=["id", "device", "project", "project_version", "status", "updated_at"],
     )
+
+
+def _jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+    from lensbox.console.routers.training import _job_out
+
+    settings = request.app.state.settings
+    return [
+        _job_out(j, settings).model_dump()
+        for j in session.scalars(select(TrainingJob).order_by(TrainingJob.id.desc()).limit(50))
+    ]
+
+
+@router.get("/training", response_class=HTMLResponse)
+def training_page(request: Request, session: SessionDep, _: Page) -> HTMLResponse:
+    datasets = list(session.scalars(select(Dataset).order_by(Dataset.id.desc())))
+    return render(
+        request,
+        "training.html",
+        "Datasets and training",
+        datasets=datasets,
+        jobs=_jobs(session, request),
+    )
+
+
+@router.get("/training/jobs.json")
+def training_jobs_json(request: Request, session: SessionDep, _: Page) -> list[dict[str, Any]]:
+    return _jobs(session, request)

@@ -1,0 +1,276 @@
+"""/api/v1/datasets and /api/v1/training-jobs: upload an ImageFolder zip, check it, train on it
+in a background process, follow its progress, and register the model it produces."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from lensbox.console.db import Dataset, Model, TrainingJob, now
+from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep
+from lensbox.console.packages import inspect_package_zip
+from lensbox.console.schemas import Id
+from lensbox.console.store import UploadTooLarge
+from lensbox.console.unzip import dataset_root, safe_extract
+from lensbox.data.imagefolder import scan_imagefolder
+from lensbox.errors import LensboxError
+
+router = APIRouter(tags=["training"])
+
+
+class DatasetOut(BaseModel):
+    id: int
+    name: str
+    sha256: str
+    report: dict[str, Any]
+
+
+class JobIn(BaseModel):
+    dataset_id: int = Field(ge=1, le=2**53 - 1)
+    epochs: int = Field(default=15, ge=0, le=200)
+    image_size: int = Field(default=224, ge=32, le=1024)
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class JobOut(BaseModel):
+    id: int
+    dataset_id: int
+    status: str
+    options: dict[str, Any]
+    model_id: int | None
+    message: str | None
+    progress: dict[str, Any] | None = None
+
+
+def _dataset_out(dataset: Dataset) -> DatasetOut:
+    return DatasetOut(
+        id=dataset.id, name=dataset.name, sha256=dataset.sha256, report=dataset.report
+    )
+
+
+@router.post("/datasets", status_code=201, response_model=DatasetOut)
+def upload_dataset(
+    file: UploadFile, session: SessionDep, store: StoreDep, settings: SettingsDep
+) -> DatasetOut:
+    """Upload a zip of an ImageFolder tree; the response carries its ``data check`` report."""
+    try:
+        sha, _, path = store.put_stream(file.file, settings.max_upload_bytes)
+    except UploadTooLarge as exc:
+        raise HTTPException(413, str(exc)) from None
+    target = settings.data / "datasets" / sha
+    if not target.exists():
+        try:
+            safe_extract(path, target, settings.max_unpacked_bytes, settings.max_zip_ratio)
+        except LensboxError as exc:
+            raise HTTPException(400, str(exc)) from None
+    root = dataset_root(target)
+    try:
+        report = scan_imagefolder(root).to_dict()
+    except LensboxError as exc:
+        raise HTTPException(400, str(exc)) from None
+    report["root"] = root.name
+    name = Path(file.filename or "dataset").stem[:200] or "dataset"
+    dataset = Dataset(name=name, sha256=sha, path=str(root), report=report)
+    session.add(dataset)
+    session.commit()
+    return _dataset_out(dataset)
+
+
+@router.get("/datasets", response_model=list[DatasetOut])
+def list_datasets(session: SessionDep) -> list[DatasetOut]:
+    return [_dataset_out(d) for d in session.scalars(select(Dataset).order_by(Dataset.id))]
+
+
+@router.get("/datasets/{dataset_id}", response_model=DatasetOut)
+def get_dataset(dataset_id: Id, session: SessionDep) -> DatasetOut:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise HTTPException(404, f"no dataset {dataset_id}")
+    return _dataset_out(dataset)
+
+
+def job_dir(settings: Any, job_id: int) -> Path:
+    return Path(settings.data) / "jobs" / str(job_id)
+
+
+def last_progress(settings: Any, job_id: int) -> dict[str, Any] | None:
+    path = job_dir(settings, job_id) / "progress.jsonl"
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for line in reversed(lines):
+        try:
+            return dict(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return None
+
+
+def _job_out(job: TrainingJob, settings: Any) -> JobOut:
+    return JobOut(
+        id=job.id,
+        dataset_id=job.dataset_id,
+        status=job.status,
+        options=job.options,
+        model_id=job.model_id,
+        message=job.message,
+        progress=last_progress(settings, job.id),
+    )
+
+
+@router.post("/training-jobs", status_code=201, response_model=JobOut)
+def start_job(body: JobIn, request: Request, session: SessionDep, settings: SettingsDep) -> JobOut:
+    """Run ``lensbox train`` on a dataset as a background process."""
+    dataset = session.get(Dataset, body.dataset_id)
+    if dataset is None:
+        raise HTTPException(404, f"no dataset {body.dataset_id}")
+    if not dataset.report.get("ok"):
+        raise HTTPException(
+            409, f"dataset {dataset.id} cannot train: {dataset.report.get('errors')}"
+        )
+    job = TrainingJob(dataset_id=dataset.id, status="running", options=body.model_dump())
+    session.add(job)
+    session.commit()
+    folder = job_dir(settings, job.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / (body.name or f"{dataset.name}-job{job.id}")
+    command = [
+        sys.executable,
+        "-m",
+        "lensbox",
+        "train",
+        dataset.path,
+        "--task",
+        "classify",
+        "--out",
+        str(out),
+        "--epochs",
+        str(body.epochs),
+        "--image-size",
+        str(body.image_size),
+        "--progress-file",
+        str(folder / "progress.jsonl"),
+        "--json",
+    ]
+    with open(folder / "train.log", "wb") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log)
+    job.pid = process.pid
+    session.commit()
+    threading.Thread(
+        target=_finish,
+        args=(request.app, job.id, process, out),
+        name=f"lensbox-job-{job.id}",
+        daemon=True,
+    ).start()
+    return _job_out(job, settings)
+
+
+def _finish(app: Any, job_id: int, process: subprocess.Popen[bytes], out: Path) -> None:
+    """Wait for the training process; register its package as a model, or record why not."""
+    stdout, _ = process.communicate()
+    settings = app.state.settings
+    with app.state.sessions() as session:
+        job = session.get(TrainingJob, job_id)
+        if job is None:
+            return
+        try:
+            if process.returncode != 0:
+                log = (job_dir(settings, job_id) / "train.log").read_text(errors="replace")
+                errors = [line for line in log.splitlines() if line.startswith("error:")]
+                raise LensboxError(errors[-1] if errors else f"exit code {process.returncode}")
+            job.model_id = _register(session, app.state.store, settings, out)
+            job.status, job.message = "succeeded", json.loads(stdout or b"{}").get("val_accuracy")
+            job.message = f"val_accuracy {job.message}"
+        except (LensboxError, OSError, ValueError) as exc:
+            job.status, job.message = "failed", str(exc)
+        job.updated_at = now()
+        session.commit()
+
+
+def _register(session: Any, store: Any, settings: Any, package: Path) -> int:
+    archive = package.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("model.onnx", "manifest.json"):
+            zf.write(package / name, name)
+    with open(archive, "rb") as handle:
+        sha, size, path = store.put_stream(handle, settings.max_upload_bytes)
+    manifest = inspect_package_zip(path, settings.max_unpacked_bytes, settings.max_zip_ratio)
+    versions = [
+        m.version for m in session.scalars(select(Model).where(Model.name == manifest["name"]))
+    ]
+    model = Model(
+        name=manifest["name"],
+        version=max(versions, default=0) + 1,
+        task=manifest["task"],
+        sha256=manifest["sha256"],
+        package_sha256=sha,
+        size=size,
+        manifest=manifest,
+    )
+    session.add(model)
+    session.flush()
+    return int(model.id)
+
+
+@router.get("/training-jobs", response_model=list[JobOut])
+def list_jobs(session: SessionDep, settings: SettingsDep) -> list[JobOut]:
+    return [
+        _job_out(j, settings) for j in session.scalars(select(TrainingJob).order_by(TrainingJob.id))
+    ]
+
+
+@router.get("/training-jobs/{job_id}", response_model=JobOut)
+def get_job(job_id: Id, session: SessionDep, settings: SettingsDep) -> JobOut:
+    job = session.get(TrainingJob, job_id)
+    if job is None:
+        raise HTTPException(404, f"no training job {job_id}")
+    return _job_out(job, settings)
+
+
+@router.get("/training-jobs/{job_id}/events")
+def job_events(job_id: Id, request: Request, session: SessionDep, settings: SettingsDep) -> Any:
+    """Progress lines as Server-Sent Events until the job ends."""
+    if session.get(TrainingJob, job_id) is None:
+        raise HTTPException(404, f"no training job {job_id}")
+    path = job_dir(settings, job_id) / "progress.jsonl"
+    sessions = request.app.state.sessions
+
+    def events() -> Iterator[str]:
+        sent = 0
+        while True:
+            lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+            for line in lines[sent:]:
+                yield f"data: {line}\n\n"
+            sent = len(lines)
+            with sessions() as fresh:
+                job = fresh.get(TrainingJob, job_id)
+                if job is None or job.status != "running":
+                    yield f"event: end\ndata: {json.dumps({'status': job.status if job else 'gone'})}\n\n"
+                    return
+            time.sleep(0.5)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def fail_orphaned_jobs(sessions: Any) -> None:
+    """Jobs left 'running' by a console that stopped cannot report back: mark them failed."""
+    with sessions() as session:
+        for job in session.scalars(select(TrainingJob).where(TrainingJob.status == "running")):
+            job.status, job.message, job.updated_at = (
+                "failed",
+                "console restarted during training",
+                now(),
+            )
+        session.commit()

@@ -1,0 +1,74 @@
+"""Datasets and training jobs through the API (in-process), with a real background training."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lensbox.console.app import create_app
+from lensbox.console.settings import ConsoleSettings
+from tests.conftest import add_bad_files, make_imagefolder
+
+
+def _zip_folder(folder: Path, top: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"{top}{path.relative_to(folder)}")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    app = create_app(ConsoleSettings(data=tmp_path / "console"))
+    test_client = TestClient(app)
+    test_client.headers["Authorization"] = f"Bearer {app.state.new_admin_key}"
+    return test_client
+
+
+@pytest.mark.slow
+def test_dataset_upload_check_and_training_job(client: TestClient, tmp_path: Path) -> None:
+    data = make_imagefolder(tmp_path / "bins", per_class=8)
+    add_bad_files(data)
+    response = client.post("/api/v1/datasets",
+                           files={"file": ("bins.zip", _zip_folder(data, "bins/"), "application/zip")})
+    assert response.status_code == 201, response.text
+    dataset = response.json()
+    assert dataset["report"]["ok"] and dataset["report"]["n_problems"] == 5
+    assert dataset["report"]["classes"] == {"compost": 8, "landfill": 8, "recycling": 8}
+
+    job = client.post("/api/v1/training-jobs",
+                      json={"dataset_id": dataset["id"], "epochs": 1, "image_size": 64}).json()
+    assert job["status"] == "running"
+    deadline = time.monotonic() + 240
+    while job["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(1)
+        job = client.get(f"/api/v1/training-jobs/{job['id']}").json()
+    assert job["status"] == "succeeded", job
+    assert job["progress"] is not None and "stage" in job["progress"]
+    model = client.get(f"/api/v1/models/{job['model_id']}").json()
+    assert model["labels"] == ["compost", "landfill", "recycling"] and model["version"] == 1
+    events = client.get(f"/api/v1/training-jobs/{job['id']}/events").text
+    assert "data: " in events and "fine-tune" in events and "event: end" in events
+
+
+def test_unsafe_dataset_zips_are_refused(client: TestClient) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("../../escape/a.jpg", b"x")
+    response = client.post("/api/v1/datasets",
+                           files={"file": ("bad.zip", buffer.getvalue(), "application/zip")})
+    assert response.status_code == 400 and "escapes" in response.json()["detail"]
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a/zeros.jpg", b"\0" * (20 << 20))
+    response = client.post("/api/v1/datasets",
+                           files={"file": ("bomb.zip", bomb.getvalue(), "application/zip")})
+    assert response.status_code == 400 and "expands" in response.json()["detail"]
+    assert client.post("/api/v1/training-jobs", json={"dataset_id": 99}).status_code == 404
