@@ -131,3 +131,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def broker(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A running mosquitto on a free loopback port (tests using it skip without mosquitto)."""
+    from tests.mqtt_broker import Broker
+
+    running = Broker(tmp_path, free_port())
+    running.start()
+    yield running
+    running.stop()

@@ -301,7 +301,9 @@ def test_keys_tokens_and_uploads_are_checked(console, tmp_path: Path) -> None:  
 def _start_console(data: Path, port: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "lensbox", "console", "--data", str(data), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     _wait_url(f"http://127.0.0.1:{port}/health")
     return proc
@@ -317,17 +319,36 @@ def test_console_loss_broken_packages_and_crash_mid_upload(tmp_path: Path) -> No
     console_proc = _start_console(data, port)
     key = (data / "admin.key").read_text().strip()
     env = {"LENSBOX_CONSOLE": url, "LENSBOX_KEY": key}
-    good = json.loads(lensbox("model", "push", str(colour_package(tmp_path / "good").root),
-                              env=env).stdout)
+    good = json.loads(
+        lensbox("model", "push", str(colour_package(tmp_path / "good").root), env=env).stdout
+    )
     assert lensbox("project", "create", "p", "--model", str(good["id"]), env=env).returncode == 0
     token = json.loads(lensbox("device", "add", "cam", env=env).stdout)["token"]
     video = write_video(tmp_path / "clip.mp4", [BGR_GREEN] * 30, fps=20)
     device_port = free_port()
     agent = subprocess.Popen(
-        [sys.executable, "-m", "lensbox", "device", "run", "--console", url, "--token", token,
-         "--source", str(video), "--port", str(device_port), "--poll", "2",
-         "--work", str(tmp_path / "agent")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "lensbox",
+            "device",
+            "run",
+            "--console",
+            url,
+            "--token",
+            token,
+            "--source",
+            str(video),
+            "--port",
+            str(device_port),
+            "--poll",
+            "2",
+            "--work",
+            str(tmp_path / "agent"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert lensbox("deploy", "p", "--device", "cam", "--wait", "15", env=env).returncode == 0
@@ -336,9 +357,10 @@ def test_console_loss_broken_packages_and_crash_mid_upload(tmp_path: Path) -> No
         # A slow upload, cut by SIGKILL: nothing half-written may survive.
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(
-                b"POST /api/v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode()
+                b"POST /api/v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                + key.encode()
                 + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 9000000"
-                b"\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.zip\""
+                b'\r\n\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="a.zip"'
                 b"\r\n\r\n" + os.urandom(3_000_000)
             )
             time.sleep(1.0)
@@ -360,8 +382,9 @@ def test_console_loss_broken_packages_and_crash_mid_upload(tmp_path: Path) -> No
         manifest["input"]["height"] = manifest["input"]["width"] = 64  # the ONNX takes 32
         (broken_dir / "manifest.json").write_text(json.dumps(manifest))
         broken = json.loads(lensbox("model", "push", str(broken_dir), env=env).stdout)
-        assert lensbox("project", "update", "p", "--model", str(broken["id"]),
-                       env=env).returncode == 0
+        assert (
+            lensbox("project", "update", "p", "--model", str(broken["id"]), env=env).returncode == 0
+        )
         failed = lensbox("deploy", "p", "--device", "cam", "--wait", "15", env=env)
         assert failed.returncode == 1
         assert json.loads(failed.stdout)["status"] == "failed"

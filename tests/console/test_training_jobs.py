@@ -36,15 +36,18 @@ def client(tmp_path: Path) -> TestClient:
 def test_dataset_upload_check_and_training_job(client: TestClient, tmp_path: Path) -> None:
     data = make_imagefolder(tmp_path / "bins", per_class=8)
     add_bad_files(data)
-    response = client.post("/api/v1/datasets",
-                           files={"file": ("bins.zip", _zip_folder(data, "bins/"), "application/zip")})
+    response = client.post(
+        "/api/v1/datasets",
+        files={"file": ("bins.zip", _zip_folder(data, "bins/"), "application/zip")},
+    )
     assert response.status_code == 201, response.text
     dataset = response.json()
     assert dataset["report"]["ok"] and dataset["report"]["n_problems"] == 5
     assert dataset["report"]["classes"] == {"compost": 8, "landfill": 8, "recycling": 8}
 
-    job = client.post("/api/v1/training-jobs",
-                      json={"dataset_id": dataset["id"], "epochs": 1, "image_size": 64}).json()
+    job = client.post(
+        "/api/v1/training-jobs", json={"dataset_id": dataset["id"], "epochs": 1, "image_size": 64}
+    ).json()
     assert job["status"] == "running"
     deadline = time.monotonic() + 240
     while job["status"] == "running" and time.monotonic() < deadline:
@@ -62,13 +65,15 @@ def test_unsafe_dataset_zips_are_refused(client: TestClient) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr("../../escape/a.jpg", b"x")
-    response = client.post("/api/v1/datasets",
-                           files={"file": ("bad.zip", buffer.getvalue(), "application/zip")})
+    response = client.post(
+        "/api/v1/datasets", files={"file": ("bad.zip", buffer.getvalue(), "application/zip")}
+    )
     assert response.status_code == 400 and "escapes" in response.json()["detail"]
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("a/zeros.jpg", b"\0" * (20 << 20))
-    response = client.post("/api/v1/datasets",
-                           files={"file": ("bomb.zip", bomb.getvalue(), "application/zip")})
+    response = client.post(
+        "/api/v1/datasets", files={"file": ("bomb.zip", bomb.getvalue(), "application/zip")}
+    )
     assert response.status_code == 400 and "expands" in response.json()["detail"]
     assert client.post("/api/v1/training-jobs", json={"dataset_id": 99}).status_code == 404

@@ -4,67 +4,18 @@ outage of the broker within the buffer, and never stop the pipeline."""
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from lensbox.runtime.engine import Engine
 from lensbox.runtime.pipeline import BufferPolicy, Pipeline
 from lensbox.runtime.sinks.mqtt import MqttSink, parse_mqtt_url
 from lensbox.runtime.sources import TestPatternSource
 from tests.conftest import free_port
+from tests.mqtt_broker import Broker, requires_mosquitto
 
-MOSQUITTO = shutil.which("mosquitto") or (
-    "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-)
-pytestmark = pytest.mark.skipif(
-    MOSQUITTO is None, reason="mosquitto is not installed (apt-get install mosquitto; .ci/run does)"
-)
-
-
-class Broker:
-    def __init__(self, folder: Path, port: int) -> None:
-        self.folder, self.port = folder, port
-        self.conf = folder / "mosquitto.conf"
-        self.conf.write_text(
-            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {folder}/\nlog_dest stderr\n"
-        )
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        assert MOSQUITTO is not None
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(5)
-            self.process = None
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    running = Broker(tmp_path, free_port())
-    running.start()
-    yield running
-    running.stop()
+pytestmark = requires_mosquitto
 
 
 class Subscriber:

@@ -47,6 +47,9 @@ def serve(
     max_upload_mb: int = typer.Option(
         512, "--max-upload-mb", min=1, help="Largest upload accepted."
     ),
+    mqtt: str | None = typer.Option(
+        None, "--mqtt", help="mqtt://HOST:PORT: keep what devices publish to lensbox/+/results."
+    ),
 ) -> None:
     """Serve the console (web UI and REST API under /api/v1)."""
     from lensbox._optional import require
@@ -54,7 +57,10 @@ def serve(
     from lensbox.console.settings import ConsoleSettings
 
     uvicorn = require("uvicorn", extra="console")
-    app = create_app(ConsoleSettings(data=data, db_url=db, max_upload_bytes=max_upload_mb << 20))
+    settings = ConsoleSettings(
+        data=data, db_url=db, max_upload_bytes=max_upload_mb << 20, mqtt=mqtt
+    )
+    app = create_app(settings)
     if app.state.new_admin_key:
         say(f"admin key (shown once, also in {data / 'admin.key'}): {app.state.new_admin_key}")
     say(f"console on http://{host}:{port}/  (API docs: /docs)")
@@ -173,6 +179,9 @@ def device_run(
     host: str = typer.Option("127.0.0.1", "--host"),
     work: Path | None = typer.Option(None, "--work", help="Where packages are kept."),
     poll: float = typer.Option(10.0, "--poll", help="Long-poll seconds."),
+    mqtt: str | None = typer.Option(
+        None, "--mqtt", help="mqtt://HOST:PORT: publish results to lensbox/<device>/results."
+    ),
 ) -> None:
     """Run the device agent: follow the console's deployments, hot-swapping models."""
     from lensbox.cli.run import setup_logging
@@ -190,6 +199,7 @@ def device_run(
             port=port or None,
             host=host,
             poll_seconds=poll,
+            mqtt=mqtt,
         )
     )
     stopped = threading.Event()

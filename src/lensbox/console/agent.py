@@ -38,6 +38,7 @@ class AgentOptions:
     host: str = "127.0.0.1"
     poll_seconds: float = 10.0
     heartbeat_seconds: float = 2.0
+    mqtt: str | None = None  # mqtt://HOST:PORT: results go to lensbox/<device>/results
 
 
 class ResultUploader:
@@ -128,7 +129,7 @@ class Agent:
                 raise LensboxError("model.onnx sha256 differs from the deployment's")
             function_path = self._write_function(deployment_id, assignment)
             if self.device is None:
-                self._start(engine, function_path)
+                self._start(engine, function_path, str(assignment["device"]))
             else:
                 function = None
                 if function_path is not None:
@@ -183,10 +184,14 @@ class Agent:
         (folder / "project.json").write_text(json.dumps(project, indent=2), encoding="utf-8")
         return folder / "function.py"
 
-    def _start(self, engine: Engine, function_path: Path | None) -> None:
+    def _start(self, engine: Engine, function_path: Path | None, device_name: str) -> None:
+        from lensbox.console.fleet import device_topic
         from lensbox.runtime.sources import open_source
 
         source = open_source(self.options.source)
+        mqtt = None
+        if self.options.mqtt:
+            mqtt = f"{self.options.mqtt.rstrip('/')}/{device_topic(device_name)}"
         options = DeviceOptions(
             model=engine.package.root,
             source=self.options.source,
@@ -195,7 +200,8 @@ class Agent:
             port=self.options.port,
             realtime=True,
             loop=not source.live,
-            extra_sinks=[self.uploader],
+            mqtt=mqtt,
+            extra_sinks=[] if mqtt else [self.uploader],  # MQTT carries results when given
         )
         self.device = Device(options, engine, source).start()
 

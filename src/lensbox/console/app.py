@@ -44,6 +44,11 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.state.store = BlobStore(settings.blobs)
     app.state.new_admin_key = ensure_admin_key(settings, sessions)
     training.fail_orphaned_jobs(sessions)
+    app.state.fleet = None
+    if settings.mqtt:
+        from lensbox.console.fleet import FleetSubscriber
+
+        app.state.fleet = FleetSubscriber.open(settings.mqtt, sessions, settings.results_per_device)
 
     admin = [Depends(require_admin)]
     for router in (models.router, projects.router, devices.router, training.router):

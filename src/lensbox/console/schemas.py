@@ -117,6 +117,7 @@ class Heartbeat(BaseModel):
 
 class AssignedDeployment(BaseModel):
     deployment_id: int
+    device: str
     project: str
     project_version: int
     model_sha256: str

@@ -15,6 +15,7 @@ class ConsoleSettings(BaseModel):
     max_zip_ratio: float = 200.0
     results_per_device: int = 1000
     poll_seconds: float = 10.0
+    mqtt: str | None = None
 
     @property
     def database_url(self) -> str:

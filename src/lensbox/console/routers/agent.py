@@ -61,6 +61,7 @@ def assigned(
     assert project is not None and model is not None
     body = AssignedDeployment(
         deployment_id=deployment.id,
+        device=device.name,
         project=project.name,
         project_version=version.version,
         model_sha256=model.sha256,
