@@ -23,9 +23,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
-)
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_console_api_conforms(case) -> None:  # type: ignore[no-untyped-def]
     excluded = []
     if case.operation.path in ("/api/v1/models", "/api/v1/datasets") and case.method == "POST":
