@@ -14,86 +14,14 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.browser import ARTIFACTS, CHROMIUM, chromium_page
 from tests.conftest import free_port
+from tests.console.helpers import health, lensbox, start_agent, wait_sha, wait_url
 from tests.onnx_models import colour_package, write_video
 
 BGR_GREEN = (0, 220, 0)
-
-
-def lensbox(*args: str, env: dict[str, str] | None = None, timeout: int = 60):  # type: ignore[no-untyped-def]
-    return subprocess.run(
-        [sys.executable, "-m", "lensbox", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def _wait_url(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
-
-
-@pytest.fixture
-def console(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
-    port = free_port()
-    data = tmp_path / "console-data"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lensbox",
-            "console",
-            "--data",
-            str(data),
-            "--port",
-            str(port),
-            "--max-upload-mb",
-            "5",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_url(url + "/health")
-        key_file = data / "admin.key"
-        assert key_file.stat().st_mode & 0o777 == 0o600
-        yield url, key_file.read_text().strip(), data
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
-
-
-def _health(port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-        return json.loads(response.read())
-
-
-def _wait_sha(port: int, sha: str, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            if _health(port).get("sha256") == sha:
-                return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"device never ran {sha[:12]} within {timeout} s")
 
 
 class StreamWatcher:
@@ -146,37 +74,14 @@ def test_deploy_hot_swap_and_roll_back(console, tmp_path: Path) -> None:  # type
 
     video = write_video(tmp_path / "clip.mp4", [BGR_GREEN] * 40, fps=20)
     device_port = free_port()
-    agent = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lensbox",
-            "device",
-            "run",
-            "--console",
-            url,
-            "--token",
-            added["token"],
-            "--source",
-            str(video),
-            "--port",
-            str(device_port),
-            "--poll",
-            "5",
-            "--work",
-            str(tmp_path / "agent"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    agent = start_agent(url, added["token"], str(video), device_port, str(tmp_path / "agent"))
     watcher = None
     try:
         started = time.monotonic()
         deployed = lensbox("deploy", "sorter", "--device", "cam1", "--wait", "15", env=env)
         assert deployed.returncode == 0, deployed.stderr
         assert json.loads(deployed.stdout)["status"] == "running"
-        _wait_sha(device_port, pushed["sha256"], 15 - (time.monotonic() - started))
+        wait_sha(device_port, pushed["sha256"], 15 - (time.monotonic() - started))
         watcher = StreamWatcher(f"http://127.0.0.1:{device_port}/stream/project.mjpg")
         time.sleep(1.0)
 
@@ -190,13 +95,13 @@ def test_deploy_hot_swap_and_roll_back(console, tmp_path: Path) -> None:  # type
         assert (
             lensbox("deploy", "sorter", "--device", "cam1", "--wait", "10", env=env).returncode == 0
         )
-        _wait_sha(device_port, second["sha256"], 10)
+        wait_sha(device_port, second["sha256"], 10)
         time.sleep(1.0)
         assert watcher.max_gap(swap_started) < 1.0
 
         rolled = lensbox("device", "rollback", "cam1", env=env)
         assert rolled.returncode == 0, rolled.stderr
-        _wait_sha(device_port, pushed["sha256"], 10)
+        wait_sha(device_port, pushed["sha256"], 10)
 
         listed = json.loads(lensbox("device", "list", env=env).stdout)
         assert listed[0]["name"] == "cam1" and listed[0]["state"] == "running"
@@ -305,7 +210,7 @@ def _start_console(data: Path, port: int) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    _wait_url(f"http://127.0.0.1:{port}/health")
+    wait_url(f"http://127.0.0.1:{port}/health")
     return proc
 
 
@@ -326,33 +231,10 @@ def test_console_loss_broken_packages_and_crash_mid_upload(tmp_path: Path) -> No
     token = json.loads(lensbox("device", "add", "cam", env=env).stdout)["token"]
     video = write_video(tmp_path / "clip.mp4", [BGR_GREEN] * 30, fps=20)
     device_port = free_port()
-    agent = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lensbox",
-            "device",
-            "run",
-            "--console",
-            url,
-            "--token",
-            token,
-            "--source",
-            str(video),
-            "--port",
-            str(device_port),
-            "--poll",
-            "2",
-            "--work",
-            str(tmp_path / "agent"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    agent = start_agent(url, token, str(video), device_port, str(tmp_path / "agent"))
     try:
         assert lensbox("deploy", "p", "--device", "cam", "--wait", "15", env=env).returncode == 0
-        _wait_sha(device_port, good["sha256"], 10)
+        wait_sha(device_port, good["sha256"], 10)
 
         # A slow upload, cut by SIGKILL: nothing half-written may survive.
         with socket.create_connection(("127.0.0.1", port)) as sock:
@@ -367,10 +249,10 @@ def test_console_loss_broken_packages_and_crash_mid_upload(tmp_path: Path) -> No
             console_proc.kill()
             console_proc.wait(10)
 
-        frames = _health(device_port)["frames"]
+        frames = health(device_port)["frames"]
         time.sleep(2.0)  # the console is gone: the device goes on with its model
-        health = _health(device_port)
-        assert health["sha256"] == good["sha256"] and health["frames"] > frames
+        after = health(device_port)
+        assert after["sha256"] == good["sha256"] and after["frames"] > frames
 
         console_proc = _start_console(data, port)
         assert not list((data / "blobs" / "tmp").iterdir())
@@ -390,7 +272,7 @@ def test_console_loss_broken_packages_and_crash_mid_upload(tmp_path: Path) -> No
         assert json.loads(failed.stdout)["status"] == "failed"
         assert "does not match the manifest" in (json.loads(failed.stdout)["message"] or "")
         time.sleep(1.0)
-        assert _health(device_port)["sha256"] == good["sha256"]
+        assert health(device_port)["sha256"] == good["sha256"]
     finally:
         agent.send_signal(signal.SIGTERM)
         agent.wait(10)

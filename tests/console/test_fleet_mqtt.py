@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import free_port
-from tests.console.test_deploy_e2e import _wait_url, lensbox
+from tests.console.helpers import lensbox, start_agent, wait_url
 from tests.mqtt_broker import requires_mosquitto
 from tests.onnx_models import colour_package, write_video
 
@@ -41,7 +41,7 @@ def test_device_results_travel_over_mqtt_to_the_console(broker, tmp_path: Path) 
     agent = None
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_url(url + "/health")
+        wait_url(url + "/health")
         key = (data / "admin.key").read_text().strip()
         env = {"LENSBOX_CONSOLE": url, "LENSBOX_KEY": key}
         model = json.loads(
@@ -62,31 +62,8 @@ def test_device_results_travel_over_mqtt_to_the_console(broker, tmp_path: Path) 
         )
         token = json.loads(lensbox("device", "add", "dock-3", env=env).stdout)["token"]
         video = write_video(tmp_path / "clip.mp4", [(0, 0, 220)] * 20, fps=20)
-        agent = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lensbox",
-                "device",
-                "run",
-                "--console",
-                url,
-                "--token",
-                token,
-                "--source",
-                str(video),
-                "--port",
-                str(free_port()),
-                "--poll",
-                "2",
-                "--mqtt",
-                mqtt,
-                "--work",
-                str(tmp_path / "agent"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        agent = start_agent(
+            url, token, str(video), free_port(), str(tmp_path / "agent"), "--mqtt", mqtt
         )
         assert lensbox("deploy", "p", "--device", "dock-3", "--wait", "15", env=env).returncode == 0
         results: list[dict] = []

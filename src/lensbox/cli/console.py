@@ -123,10 +123,14 @@ def project_update(
 
 @device_app.command("add")
 def device_add(
-    name: str = typer.Argument(...), console: str | None = ConsoleOpt, key: str | None = KeyOpt
+    name: str = typer.Argument(...),
+    group: str | None = typer.Option(None, "--group", help="A group to deploy to at once."),
+    console: str | None = ConsoleOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Register a device; prints {"id", "token"} (the token is shown only now)."""
-    emit_json(_client(console, key).json("POST", "/api/v1/devices", {"name": name}))
+    body = {"name": name, "group": group}
+    emit_json(_client(console, key).json("POST", "/api/v1/devices", body))
 
 
 @device_app.command("list")
@@ -148,25 +152,34 @@ def device_rollback(
 
 def deploy(
     project: str = typer.Argument(..., help="Project name or id."),
-    device: str = typer.Option(..., "--device", help="Device name."),
+    device: str | None = typer.Option(None, "--device", help="Device name."),
+    group: str | None = typer.Option(None, "--group", help="Every device of this group."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for the device to run it."),
     console: str | None = ConsoleOpt,
     key: str | None = KeyOpt,
 ) -> None:
-    """Deploy a project's newest version to a device; prints the deployment's status."""
+    """Deploy a project's newest version to a device (or a group); prints the status."""
+    if (device is None) == (group is None):
+        raise LensboxError("pass exactly one of --device NAME or --group GROUP")
     client = _client(console, key)
-    deployment = client.json("POST", "/api/v1/deployments", {"project": project, "device": device})
+    if device is not None:
+        created = [
+            client.json("POST", "/api/v1/deployments", {"project": project, "device": device})
+        ]
+    else:
+        created = client.json(
+            "POST", "/api/v1/deployments/group", {"project": project, "group": group}
+        )
     deadline = time.monotonic() + wait
-    while wait > 0 and deployment["status"] not in ("running", "failed"):
+    while wait > 0 and any(d["status"] not in ("running", "failed") for d in created):
         if time.monotonic() > deadline:
-            emit_json(deployment)
-            raise LensboxError(
-                f"deployment {deployment['id']} is still {deployment['status']} after {wait:g} s"
-            )
+            emit_json(created[0] if device else created)
+            pending = [d["device"] for d in created if d["status"] not in ("running", "failed")]
+            raise LensboxError(f"still not running after {wait:g} s on: {', '.join(pending)}")
         time.sleep(0.25)
-        deployment = client.json("GET", f"/api/v1/deployments/{deployment['id']}")
-    emit_json(deployment)
-    if deployment["status"] == "failed":
+        created = [client.json("GET", f"/api/v1/deployments/{d['id']}") for d in created]
+    emit_json(created[0] if device else created)
+    if any(d["status"] == "failed" for d in created):
         raise typer.Exit(1)
 
 

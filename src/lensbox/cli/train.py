@@ -16,7 +16,7 @@ def train(
     task: str = typer.Option("classify", "--task", help="Task to train."),
     out: Path = typer.Option(..., "--out", help="Folder to write the model package to."),
     epochs: int = typer.Option(
-        15, "--epochs", help="Most fine-tuning epochs (early stop may end sooner)."
+        12, "--epochs", help="Most fine-tuning epochs (early stop may end sooner)."
     ),
     image_size: int = typer.Option(224, "--image-size", help="Square input size in pixels."),
     batch_size: int = typer.Option(32, "--batch-size"),

@@ -77,6 +77,7 @@ class Agent:
         self.etag: str | None = None
         self.uploader = ResultUploader()
         self._stop = threading.Event()
+        self._waiting_server: Any = None
 
     @classmethod
     def connect(cls, options: AgentOptions) -> Agent:
@@ -86,6 +87,7 @@ class Agent:
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
+        self._serve_waiting()
         threading.Thread(target=self._heartbeats, name="lensbox-heartbeat", daemon=True).start()
         while not self._stop.is_set():
             try:
@@ -98,6 +100,33 @@ class Agent:
         self._stop.set()
         if self.device is not None:
             self.device.close()
+        if self._waiting_server is not None:
+            self._waiting_server.stop()
+
+    def _serve_waiting(self) -> None:
+        """Until the first deployment runs, /health answers on the device port (state waiting)."""
+        if self.options.port is None:
+            return
+        from fastapi import FastAPI
+
+        from lensbox.runtime.server import ServerThread
+
+        app = FastAPI(title="lensbox device (waiting for a deployment)")
+
+        @app.get("/health")
+        def health() -> dict[str, Any]:
+            return {
+                "state": "waiting",
+                "frames": 0,
+                "fps": 0.0,
+                "dropped": 0,
+                "sha256": None,
+                "model": None,
+                "source": self.options.source,
+                "deployment": {"id": self.deployment_id, "status": self.status},
+            }
+
+        self._waiting_server = ServerThread(app, self.options.host, self.options.port).start()
 
     def _path(self, tail: str) -> str:
         return f"/api/v1/agent/{self.device_id}{tail}"
@@ -203,7 +232,11 @@ class Agent:
             mqtt=mqtt,
             extra_sinks=[] if mqtt else [self.uploader],  # MQTT carries results when given
         )
-        self.device = Device(options, engine, source).start()
+        device = Device(options, engine, source)
+        if self._waiting_server is not None:
+            self._waiting_server.stop()  # hand the port to the real device server
+            self._waiting_server = None
+        self.device = device.start()
 
     # -- reporting -----------------------------------------------------------------------------
     def _report(self, deployment_id: int, status: str, message: str | None) -> None:

@@ -68,6 +68,7 @@ class Device(Base):
     __tablename__ = "devices"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    group: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     token_hash: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(40), default="registered")
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

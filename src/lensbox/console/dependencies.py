@@ -65,6 +65,16 @@ def require_device(
     raise HTTPException(401, "invalid device token", {"WWW-Authenticate": "Bearer"})
 
 
+def receive_upload(store: BlobStore, file: Any, settings: ConsoleSettings) -> tuple[str, int, Any]:
+    """Store an uploaded file by its sha256; over the size limit is a 413."""
+    from lensbox.console.store import UploadTooLarge
+
+    try:
+        return store.put_stream(file.file, settings.max_upload_bytes)
+    except UploadTooLarge as exc:
+        raise HTTPException(413, str(exc)) from None
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
 SettingsDep = Annotated[ConsoleSettings, Depends(get_settings)]

@@ -71,6 +71,7 @@ class ProjectOut(BaseModel):
 
 class DeviceIn(BaseModel):
     name: str = Field(pattern=NAME)
+    group: str | None = Field(default=None, pattern=NAME, description="deploy to it by group")
 
 
 class DeviceCreated(BaseModel):
@@ -82,6 +83,7 @@ class DeviceCreated(BaseModel):
 class DeviceOut(BaseModel):
     id: int
     name: str
+    group: str | None = None
     state: str
     model_sha256: str | None
     fps: float | None
@@ -91,6 +93,11 @@ class DeviceOut(BaseModel):
 class DeployIn(BaseModel):
     project: str = Field(min_length=1, max_length=200, description="project name or id")
     device: str = Field(min_length=1, max_length=200, description="device name")
+
+
+class GroupDeployIn(BaseModel):
+    project: str = Field(min_length=1, max_length=200, description="project name or id")
+    group: str = Field(pattern=NAME, description="every device registered in this group")
 
 
 class DeploymentOut(BaseModel):

@@ -34,7 +34,7 @@ from lensbox.train.split import stratified_split
 class ClassifyOptions:
     """The recipe: saved in every checkpoint and in the manifest's provenance."""
 
-    epochs: int = 15
+    epochs: int = 12
     image_size: int = 224
     batch_size: int = 32
     val_fraction: float = 0.15
@@ -361,6 +361,7 @@ def train_classifier(
 
     n_train = len(train_idx)
     views_per_image = max(1, options.views)
+    model.body.to(memory_format=torch.channels_last)
     if start_epoch <= options.epochs and not stopper.should_stop:
         progress.stage("fine-tune", options.epochs - start_epoch + 1)
     for epoch in range(start_epoch, options.epochs + 1):
@@ -378,7 +379,8 @@ def train_classifier(
         loss_sum, correct, seen = 0.0, 0, 0
         for offset in range(0, n_train, options.batch_size):
             idx = torch.from_numpy(chosen[offset : offset + options.batch_size])
-            x = train_x[idx].to(device, torch.float32)
+            # channels_last: ~20% quicker convolutions (forward and backward) on CPU.
+            x = train_x[idx].to(device, torch.float32).to(memory_format=torch.channels_last)
             y = train_y[idx].to(device)
             logits = model.head(x)
             loss = torch.nn.functional.cross_entropy(
@@ -427,6 +429,7 @@ def train_classifier(
         )
 
     model.load_state_dict(best_state)
+    model.body.to(memory_format=torch.contiguous_format)  # export and parity in plain layout
     model.eval()
     val_tensors = np.stack([to_tensor(i, spec) for i in val_images]) if val_images else None
     return package_classifier(

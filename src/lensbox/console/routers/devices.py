@@ -10,7 +10,15 @@ from sqlalchemy import select
 from lensbox.console.db import Deployment, Device, Model, Project, ProjectVersion, ResultRow, now
 from lensbox.console.dependencies import SessionDep
 from lensbox.console.routers.projects import find_project, latest_version
-from lensbox.console.schemas import DeployIn, DeploymentOut, DeviceCreated, DeviceIn, DeviceOut, Id
+from lensbox.console.schemas import (
+    DeployIn,
+    DeploymentOut,
+    DeviceCreated,
+    DeviceIn,
+    DeviceOut,
+    GroupDeployIn,
+    Id,
+)
 from lensbox.console.security import hash_secret, new_secret
 
 router = APIRouter(tags=["devices"])
@@ -50,7 +58,7 @@ def add_device(body: DeviceIn, session: SessionDep) -> DeviceCreated:
     """Register a device; its token is shown in this response only and stored hashed."""
     if session.scalar(select(Device).where(Device.name == body.name)) is not None:
         raise HTTPException(409, f"device {body.name!r} exists")
-    device = Device(name=body.name, token_hash="", health={})
+    device = Device(name=body.name, group=body.group, token_hash="", health={})
     session.add(device)
     session.flush()
     token = f"{device.id}.{new_secret('lbd')}"  # the agent reads its device id from the token
@@ -64,6 +72,7 @@ def list_devices(session: SessionDep) -> list[DeviceOut]:
     return [
         DeviceOut(
             id=d.id,
+            group=d.group,
             name=d.name,
             state=d.state,
             model_sha256=d.model_sha256,
@@ -104,6 +113,17 @@ def deploy(body: DeployIn, session: SessionDep) -> DeploymentOut:
     project = find_project(session, body.project)
     device = find_device(session, body.device)
     return deployment_out(session, _deploy(session, device, latest_version(session, project)))
+
+
+@router.post("/deployments/group", status_code=201, response_model=list[DeploymentOut])
+def deploy_group(body: GroupDeployIn, session: SessionDep) -> list[DeploymentOut]:
+    """Deploy a project's newest version to every device of a group."""
+    project = find_project(session, body.project)
+    devices = list(session.scalars(select(Device).where(Device.group == body.group)))
+    if not devices:
+        raise HTTPException(404, f"no device in group {body.group!r}")
+    version = latest_version(session, project)
+    return [deployment_out(session, _deploy(session, d, version)) for d in devices]
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentOut)

@@ -7,10 +7,9 @@ from fastapi.responses import FileResponse
 from sqlalchemy import func, select
 
 from lensbox.console.db import Deployment, Model, ProjectVersion
-from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep
+from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep, receive_upload
 from lensbox.console.packages import inspect_package_zip
 from lensbox.console.schemas import Id, ModelOut
-from lensbox.console.store import UploadTooLarge
 from lensbox.errors import PackageError
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -27,10 +26,7 @@ def upload_model(
     file: UploadFile, session: SessionDep, store: StoreDep, settings: SettingsDep
 ) -> ModelOut:
     """Upload a model package as a zip (model.onnx + manifest.json); versions count per name."""
-    try:
-        sha, size, path = store.put_stream(file.file, settings.max_upload_bytes)
-    except UploadTooLarge as exc:
-        raise HTTPException(413, str(exc)) from None
+    sha, size, path = receive_upload(store, file, settings)
     try:
         manifest = inspect_package_zip(path, settings.max_unpacked_bytes, settings.max_zip_ratio)
     except PackageError as exc:

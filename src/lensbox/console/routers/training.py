@@ -19,10 +19,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from lensbox.console.db import Dataset, Model, TrainingJob, now
-from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep
+from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep, receive_upload
 from lensbox.console.packages import inspect_package_zip
 from lensbox.console.schemas import Id
-from lensbox.console.store import UploadTooLarge
 from lensbox.console.unzip import dataset_root, safe_extract
 from lensbox.data.imagefolder import scan_imagefolder
 from lensbox.errors import LensboxError
@@ -65,10 +64,7 @@ def upload_dataset(
     file: UploadFile, session: SessionDep, store: StoreDep, settings: SettingsDep
 ) -> DatasetOut:
     """Upload a zip of an ImageFolder tree; the response carries its ``data check`` report."""
-    try:
-        sha, _, path = store.put_stream(file.file, settings.max_upload_bytes)
-    except UploadTooLarge as exc:
-        raise HTTPException(413, str(exc)) from None
+    sha, _, path = receive_upload(store, file, settings)
     target = settings.data / "datasets" / sha
     if not target.exists():
         try:

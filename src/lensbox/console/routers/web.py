@@ -162,7 +162,7 @@ def models_page(request: Request, session: SessionDep, _: Page) -> HTMLResponse:
     rows = [
         {
             "id": m.id,
-            "name": f'<a href="/models/{m.id}">{m.name}</a>',
+            "name": m.name,
             "version": m.version,
             "task": m.task,
             "sha256": m.sha256[:16],
@@ -176,6 +176,7 @@ def models_page(request: Request, session: SessionDep, _: Page) -> HTMLResponse:
         "Models",
         rows=rows,
         columns=["id", "name", "version", "task", "sha256", "val_accuracy"],
+        links={"name": "/models/"},
     )
 
 
