@@ -167,9 +167,7 @@ def deploy(
             client.json("POST", "/api/v1/deployments", {"project": project, "device": device})
         ]
     else:
-        created = client.json(
-            "POST", "/api/v1/deployments/group", {"project": project, "group": group}
-        )
+        created = client.json("POST", f"/api/v1/groups/{group}/deployments", {"project": project})
     deadline = time.monotonic() + wait
     while wait > 0 and any(d["status"] not in ("running", "failed") for d in created):
         if time.monotonic() > deadline:

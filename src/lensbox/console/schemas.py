@@ -97,7 +97,6 @@ class DeployIn(BaseModel):
 
 class GroupDeployIn(BaseModel):
     project: str = Field(min_length=1, max_length=200, description="project name or id")
-    group: str = Field(pattern=NAME, description="every device registered in this group")
 
 
 class DeploymentOut(BaseModel):

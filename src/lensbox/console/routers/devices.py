@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from sqlalchemy import select
 
 from lensbox.console.db import Deployment, Device, Model, Project, ProjectVersion, ResultRow, now
 from lensbox.console.dependencies import SessionDep
 from lensbox.console.routers.projects import find_project, latest_version
 from lensbox.console.schemas import (
+    NAME,
     DeployIn,
     DeploymentOut,
     DeviceCreated,
@@ -115,13 +116,15 @@ def deploy(body: DeployIn, session: SessionDep) -> DeploymentOut:
     return deployment_out(session, _deploy(session, device, latest_version(session, project)))
 
 
-@router.post("/deployments/group", status_code=201, response_model=list[DeploymentOut])
-def deploy_group(body: GroupDeployIn, session: SessionDep) -> list[DeploymentOut]:
+@router.post("/groups/{group}/deployments", status_code=201, response_model=list[DeploymentOut])
+def deploy_group(
+    group: Annotated[str, Path(pattern=NAME)], body: GroupDeployIn, session: SessionDep
+) -> list[DeploymentOut]:
     """Deploy a project's newest version to every device of a group."""
     project = find_project(session, body.project)
-    devices = list(session.scalars(select(Device).where(Device.group == body.group)))
+    devices = list(session.scalars(select(Device).where(Device.group == group)))
     if not devices:
-        raise HTTPException(404, f"no device in group {body.group!r}")
+        raise HTTPException(404, f"no device in group {group!r}")
     version = latest_version(session, project)
     return [deployment_out(session, _deploy(session, d, version)) for d in devices]
 
