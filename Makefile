@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m lensbox.train.backbones
 	touch $(STAMP)
 
-# Runs until Ctrl-C; e.g. `make demo DEMO_ARGS="--max-frames 300"` to end it.
+# One minute of the sample project (900 frames at 15 fps); `make demo DEMO_ARGS=` runs until Ctrl-C.
+DEMO_ARGS ?= --max-frames 900
 demo: setup
 	$(VENV)/bin/lensbox demo $(DEMO_ARGS)
 
