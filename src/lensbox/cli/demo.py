@@ -88,8 +88,10 @@ def demo(
     if model is None:
         from lensbox.train.pretrained_package import imagenet_package
 
-        say("preparing the ImageNet MobileNetV2 package (first run only)…")
-        model = imagenet_package(settings.models_dir / "mobilenet_v2-imagenet").root
+        package_dir = settings.models_dir / "mobilenet_v2-imagenet"
+        if not (package_dir / "manifest.json").is_file():
+            say("exporting the ImageNet MobileNetV2 to a model package (first run only)…")
+        model = imagenet_package(package_dir).root
     project = settings.home / "demo" / "trash-sorter"
     if not (project / "function.py").is_file():
         init_project("trash-sorter", project)
