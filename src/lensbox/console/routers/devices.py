@@ -87,10 +87,13 @@ def list_devices(session: SessionDep) -> list[DeviceOut]:
 @router.get("/devices/{name}/results")
 def device_results(name: str, session: SessionDep, limit: int = 50) -> list[dict[str, Any]]:
     """The newest results a device posted, newest first."""
-    device = find_device(session, name)
+    return latest_results(session, find_device(session, name).id, limit)
+
+
+def latest_results(session: SessionDep, device_id: int, limit: int) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(ResultRow)
-        .where(ResultRow.device_id == device.id)
+        .where(ResultRow.device_id == device_id)
         .order_by(ResultRow.id.desc())
         .limit(max(1, min(limit, 1000)))
     )

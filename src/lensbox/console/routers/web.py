@@ -23,12 +23,11 @@ from lensbox.console.db import (
     Device,
     Model,
     Project,
-    ResultRow,
     Setting,
     TrainingJob,
 )
 from lensbox.console.dependencies import SessionDep
-from lensbox.console.routers.devices import deployment_out, find_device
+from lensbox.console.routers.devices import deployment_out, find_device, latest_results
 from lensbox.console.routers.projects import project_out
 from lensbox.console.schemas import Id
 from lensbox.console.security import hash_secret, matches
@@ -81,15 +80,7 @@ def devices_page(request: Request, session: SessionDep, _: Page) -> HTMLResponse
 @router.get("/devices/{name}", response_class=HTMLResponse)
 def device_page(name: str, request: Request, session: SessionDep, _: Page) -> HTMLResponse:
     device = find_device(session, name)
-    results = [
-        r.data
-        for r in session.scalars(
-            select(ResultRow)
-            .where(ResultRow.device_id == device.id)
-            .order_by(ResultRow.id.desc())
-            .limit(20)
-        )
-    ]
+    results = latest_results(session, device.id, 20)
     deployments = [
         deployment_out(session, d)
         for d in session.scalars(
@@ -111,16 +102,7 @@ def device_page(name: str, request: Request, session: SessionDep, _: Page) -> HT
 
 @router.get("/devices/{name}/results.json")
 def device_results(name: str, session: SessionDep, _: Page) -> list[dict[str, Any]]:
-    device = find_device(session, name)
-    return [
-        r.data
-        for r in session.scalars(
-            select(ResultRow)
-            .where(ResultRow.device_id == device.id)
-            .order_by(ResultRow.id.desc())
-            .limit(20)
-        )
-    ]
+    return latest_results(session, find_device(session, name).id, 20)
 
 
 @router.get("/devices/{name}/stream/{stream}.mjpg")
