@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lensbox._atomic import atomic_write_json
+from lensbox._zipcheck import check_members, package_prefix
 from lensbox.errors import ChecksumError, PackageError, SchemaError
 
 SCHEMA_VERSION = 1
@@ -163,22 +164,23 @@ def write_package(root: str | Path, onnx_bytes: bytes, manifest: ModelManifest) 
     return ModelPackage(out, final)
 
 
+def zip_package(folder: Path, archive: Path) -> Path:
+    """Zip a package folder's model.onnx and manifest.json (the form uploads and devices use)."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in (MODEL_FILE, MANIFEST_FILE):
+            zf.write(folder / name, name)
+    return archive
+
+
 def _extract_zip(path: Path) -> Path:
     """Unpack a zipped package into a private temp folder, refusing members that escape it."""
     dest = Path(tempfile.mkdtemp(prefix="lensbox-pkg-"))
     try:
         with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-            for name in names:
-                member = Path(name)
-                if member.is_absolute() or ".." in member.parts:
-                    raise PackageError(f"{path}: zip member {name!r} escapes the package; refused")
+            check_members(archive.infolist(), str(path))
+            names = set(archive.namelist())
             # A package zipped with its folder has one top-level directory; accept both forms.
-            prefix = ""
-            if MANIFEST_FILE not in names:
-                tops = {n.split("/", 1)[0] for n in names}
-                if len(tops) == 1:
-                    prefix = tops.pop() + "/"
+            prefix = package_prefix(names, MANIFEST_FILE)
             for wanted in (MODEL_FILE, MANIFEST_FILE):
                 if prefix + wanted not in names:
                     raise PackageError(

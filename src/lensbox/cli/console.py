@@ -73,7 +73,7 @@ def model_push(
     key: str | None = KeyOpt,
 ) -> None:
     """Upload a model package; prints {"id", "version", "sha256"}."""
-    from lensbox.manifest import load_package
+    from lensbox.manifest import load_package, zip_package
 
     client = _client(console, key)
     package = load_package(model)
@@ -82,11 +82,7 @@ def model_push(
         if model.is_file():
             shutil.copyfile(model, archive)
         else:
-            import zipfile
-
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-                for name in ("model.onnx", "manifest.json"):
-                    zf.write(package.root / name, name)
+            zip_package(package.root, archive)
         emit_json(client.upload("/api/v1/models", archive))
 
 

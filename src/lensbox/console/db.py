@@ -120,6 +120,24 @@ class ResultRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+def add_results(session: Any, device_id: int, items: list[dict[str, Any]], keep: int) -> None:
+    """Store results for a device and drop all but its ``keep`` newest (caller commits)."""
+    from sqlalchemy import delete, select
+
+    for item in items[-keep:]:
+        session.add(ResultRow(device_id=device_id, data=item))
+    session.flush()
+    newest = (
+        select(ResultRow.id)
+        .where(ResultRow.device_id == device_id)
+        .order_by(ResultRow.id.desc())
+        .limit(keep)
+    )
+    session.execute(
+        delete(ResultRow).where(ResultRow.device_id == device_id, ResultRow.id.not_in(newest))
+    )
+
+
 def create_engine(url: str) -> Engine:
     """An engine; SQLite gets WAL journaling, a busy timeout and foreign keys."""
     is_sqlite = url.startswith("sqlite")

@@ -7,10 +7,10 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from lensbox._optional import require
-from lensbox.console.db import Device, ResultRow
+from lensbox.console.db import Device, add_results
 from lensbox.runtime.sinks.mqtt import parse_mqtt_url
 
 log = logging.getLogger("lensbox.fleet")
@@ -26,17 +26,7 @@ def store_result(sessions: Any, device_name: str, data: dict[str, Any], keep: in
         device = session.scalar(select(Device).where(Device.name == device_name))
         if device is None:
             return False
-        session.add(ResultRow(device_id=device.id, data=data))
-        session.flush()
-        newest = (
-            select(ResultRow.id)
-            .where(ResultRow.device_id == device.id)
-            .order_by(ResultRow.id.desc())
-            .limit(keep)
-        )
-        session.execute(
-            delete(ResultRow).where(ResultRow.device_id == device.id, ResultRow.id.not_in(newest))
-        )
+        add_results(session, device.id, [data], keep)
         session.commit()
         return True
 

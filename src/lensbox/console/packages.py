@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from lensbox._zipcheck import check_members, package_prefix
 from lensbox.errors import PackageError
 from lensbox.manifest import MANIFEST_FILE, MODEL_FILE, parse_manifest
 
@@ -20,23 +21,9 @@ def inspect_package_zip(path: Path, max_unpacked: int, max_ratio: float) -> dict
     except zipfile.BadZipFile:
         raise PackageError("upload is not a zip file; zip the package folder") from None
     with archive:
-        infos = archive.infolist()
-        total = 0
-        for info in infos:
-            member = Path(info.filename)
-            if member.is_absolute() or ".." in member.parts or info.filename.startswith("/"):
-                raise PackageError(f"zip member {info.filename!r} escapes the package; refused")
-            total += info.file_size
-            if info.compress_size and info.file_size / info.compress_size > max_ratio:
-                raise PackageError(f"zip member {info.filename!r} expands suspiciously; refused")
-        if total > max_unpacked:
-            raise PackageError(f"zip unpacks to {total} bytes, over the {max_unpacked} limit")
-        names = {info.filename: info for info in infos if not info.is_dir()}
-        prefix = ""
-        if MANIFEST_FILE not in names:
-            tops = {name.split("/", 1)[0] for name in names}
-            if len(tops) == 1:
-                prefix = tops.pop() + "/"
+        check_members(archive.infolist(), max_unpacked=max_unpacked, max_ratio=max_ratio)
+        names = set(archive.namelist())
+        prefix = package_prefix(names, MANIFEST_FILE)
         for wanted in (MODEL_FILE, MANIFEST_FILE):
             if prefix + wanted not in names:
                 raise PackageError(f"zip holds no {wanted}; zip the package folder")

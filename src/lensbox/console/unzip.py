@@ -6,6 +6,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from lensbox._zipcheck import check_members
 from lensbox.errors import PackageError
 
 
@@ -16,18 +17,7 @@ def safe_extract(archive_path: Path, target: Path, max_unpacked: int, max_ratio:
     except zipfile.BadZipFile:
         raise PackageError("upload is not a zip file") from None
     with archive:
-        total = 0
-        for info in archive.infolist():
-            member = Path(info.filename)
-            if member.is_absolute() or ".." in member.parts or info.filename.startswith("/"):
-                raise PackageError(f"zip member {info.filename!r} escapes the folder; refused")
-            if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                raise PackageError(f"zip member {info.filename!r} is a symbolic link; refused")
-            total += info.file_size
-            if info.compress_size and info.file_size / info.compress_size > max_ratio:
-                raise PackageError(f"zip member {info.filename!r} expands suspiciously; refused")
-        if total > max_unpacked:
-            raise PackageError(f"zip unpacks to {total} bytes, over the {max_unpacked} limit")
+        check_members(archive.infolist(), max_unpacked=max_unpacked, max_ratio=max_ratio)
         staging = target.with_name(f".{target.name}.staging")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)

@@ -11,9 +11,16 @@ from typing import Any
 
 from fastapi import APIRouter, Header, HTTPException, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from lensbox.console.db import Deployment, Model, Project, ProjectVersion, ResultRow, now
+from lensbox.console.db import (
+    Deployment,
+    Model,
+    Project,
+    ProjectVersion,
+    add_results,
+    now,
+)
 from lensbox.console.dependencies import DeviceDep, SessionDep, SettingsDep, StoreDep
 from lensbox.console.schemas import AssignedDeployment, Heartbeat
 
@@ -112,16 +119,5 @@ def post_results(
     results: list[dict[str, Any]], device: DeviceDep, session: SessionDep, settings: SettingsDep
 ) -> None:
     """Keep the newest results (bounded per device)."""
-    for item in results[-settings.results_per_device :]:
-        session.add(ResultRow(device_id=device.id, data=item))
-    session.flush()
-    keep = (
-        select(ResultRow.id)
-        .where(ResultRow.device_id == device.id)
-        .order_by(ResultRow.id.desc())
-        .limit(settings.results_per_device)
-    )
-    session.execute(
-        delete(ResultRow).where(ResultRow.device_id == device.id, ResultRow.id.not_in(keep))
-    )
+    add_results(session, device.id, results, settings.results_per_device)
     session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import func, select
@@ -31,25 +33,32 @@ def upload_model(
         manifest = inspect_package_zip(path, settings.max_unpacked_bytes, settings.max_zip_ratio)
     except PackageError as exc:
         raise HTTPException(400, str(exc)) from None
+    model = register_model(session, manifest, sha, size)
+    session.commit()
+    return model_out(model)
+
+
+def register_model(session: Any, manifest: dict[str, Any], package_sha256: str, size: int) -> Model:
+    """A new version of the manifest's model name, or the existing one with the same ONNX."""
     name = str(manifest["name"])[:200]
-    latest = session.scalar(select(func.max(Model.version)).where(Model.name == name)) or 0
     existing = session.scalar(
         select(Model).where(Model.name == name, Model.sha256 == manifest["sha256"])
     )
     if existing is not None:
-        return model_out(existing)
+        return existing
+    latest = session.scalar(select(func.max(Model.version)).where(Model.name == name)) or 0
     model = Model(
         name=name,
         version=latest + 1,
         task=manifest["task"],
         sha256=manifest["sha256"],
-        package_sha256=sha,
+        package_sha256=package_sha256,
         size=size,
         manifest=manifest,
     )
     session.add(model)
-    session.commit()
-    return model_out(model)
+    session.flush()
+    return model
 
 
 @router.get("", response_model=list[ModelOut])

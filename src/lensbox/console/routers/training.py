@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from lensbox.console.db import Dataset, Model, TrainingJob, now
+from lensbox.console.db import Dataset, TrainingJob, now
 from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep, receive_upload
 from lensbox.console.packages import inspect_package_zip
+from lensbox.console.routers.models import register_model
 from lensbox.console.schemas import Id
 from lensbox.console.unzip import dataset_root, safe_extract
 from lensbox.data.imagefolder import scan_imagefolder
 from lensbox.errors import LensboxError
+from lensbox.manifest import zip_package
 
 router = APIRouter(tags=["training"])
 
@@ -196,27 +197,11 @@ def _finish(app: Any, job_id: int, process: subprocess.Popen[bytes], out: Path) 
 
 
 def _register(session: Any, store: Any, settings: Any, package: Path) -> int:
-    archive = package.with_suffix(".zip")
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in ("model.onnx", "manifest.json"):
-            zf.write(package / name, name)
+    archive = zip_package(package, package.with_suffix(".zip"))
     with open(archive, "rb") as handle:
         sha, size, path = store.put_stream(handle, settings.max_upload_bytes)
     manifest = inspect_package_zip(path, settings.max_unpacked_bytes, settings.max_zip_ratio)
-    versions = [
-        m.version for m in session.scalars(select(Model).where(Model.name == manifest["name"]))
-    ]
-    model = Model(
-        name=manifest["name"],
-        version=max(versions, default=0) + 1,
-        task=manifest["task"],
-        sha256=manifest["sha256"],
-        package_sha256=sha,
-        size=size,
-        manifest=manifest,
-    )
-    session.add(model)
-    session.flush()
+    model = register_model(session, manifest, sha, size)
     return int(model.id)
 
 
