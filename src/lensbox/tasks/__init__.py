@@ -10,5 +10,6 @@ from lensbox.tasks._base import Task, get_task, register_task, task_names
 
 # Importing a task module registers it.
 from lensbox.tasks import classify as _classify  # noqa: F401  isort: skip
+from lensbox.tasks import detect as _detect  # noqa: F401  isort: skip
 
 __all__ = ["Task", "get_task", "register_task", "task_names"]

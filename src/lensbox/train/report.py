@@ -7,6 +7,8 @@ import html
 import io
 from typing import Any
 
+import numpy as np
+
 from lensbox._optional import require
 from lensbox.manifest import ModelManifest
 
@@ -18,23 +20,28 @@ def _png(figure: Any) -> str:
 
 
 def curves_png(history: list[dict[str, Any]]) -> str | None:
+    """Loss (and accuracy, where the task has it) per epoch, for any task's history."""
     matplotlib = require("matplotlib", extra="train")
     matplotlib.use("Agg")
     plt = require("matplotlib.pyplot", extra="train")
-    rows = [h for h in history if h.get("stage") == "fine-tune"]
+    rows = [h for h in history if h.get("stage") in ("fine-tune", "train") and "train_loss" in h]
     if not rows:
         return None
     epochs = [h["epoch"] for h in rows]
-    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
-    loss_ax.plot(epochs, [h["train_loss"] for h in rows], "o-", label="train")
-    loss_ax.plot(epochs, [h["val_loss"] for h in rows], "o-", label="validation")
-    loss_ax.set(title="Loss", xlabel="epoch")
-    acc_ax.plot(epochs, [h["train_accuracy"] for h in rows], "o-", label="train")
-    acc_ax.plot(epochs, [h["val_accuracy"] for h in rows], "o-", label="validation")
-    acc_ax.set(title="Accuracy", xlabel="epoch", ylim=(0, 1.02))
-    for axis in (loss_ax, acc_ax):
+    score_keys = [k for k in ("accuracy", "miou") if any(f"train_{k}" in h or f"val_{k}" in h for h in rows)]
+    figure, axes = plt.subplots(1, 1 + len(score_keys), figsize=(5 * (1 + len(score_keys)), 3.6))
+    axes = list(np.atleast_1d(axes))
+    for key, axis in zip(["loss", *score_keys], axes, strict=True):
+        for split, name in (("train", "train"), ("val", "validation")):
+            points = [(h["epoch"], h[f"{split}_{key}"]) for h in rows if f"{split}_{key}" in h]
+            if points:
+                axis.plot(*zip(*points, strict=True), "o-", label=name)
+        axis.set(title=key.capitalize() if key != "miou" else "mIoU", xlabel="epoch")
+        if key != "loss":
+            axis.set(ylim=(0, 1.02))
         axis.grid(alpha=0.3)
         axis.legend()
+    del epochs
     encoded = _png(figure)
     plt.close(figure)
     return encoded
@@ -60,6 +67,12 @@ def confusion_png(matrix: list[list[int]], labels: list[str]) -> str:
     return encoded
 
 
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return html.escape(str(value))
+
+
 def render_report(manifest: ModelManifest, history: list[dict[str, Any]]) -> str:
     metrics = manifest.metrics
     esc = html.escape
@@ -72,10 +85,20 @@ def render_report(manifest: ModelManifest, history: list[dict[str, Any]]) -> str
         "</head><body>",
         f"<h1>{esc(manifest.name)}: {esc(manifest.task)}</h1>",
         "<p>",
-        f"Validation accuracy <b>{metrics.get('val_accuracy', 'n/a')}</b>, macro F1 "
-        f"<b>{metrics.get('val_macro_f1', 'n/a')}</b> on {metrics.get('n_val', 0)} images "
-        f"(evaluated with {esc(str(metrics.get('evaluated_with', 'n/a')))}). ",
     ]
+    if manifest.task == "classify":
+        parts.append(
+            f"Validation accuracy <b>{metrics.get('val_accuracy', 'n/a')}</b>, macro F1 "
+            f"<b>{metrics.get('val_macro_f1', 'n/a')}</b> on {metrics.get('n_val', 0)} images "
+            f"(evaluated with {esc(str(metrics.get('evaluated_with', 'n/a')))}). "
+        )
+    else:
+        headline = ", ".join(
+            f"{esc(k)} <b>{_cell(v)}</b>"
+            for k, v in metrics.items()
+            if isinstance(v, int | float | str) and not isinstance(v, bool)
+        )
+        parts.append(f"{headline or 'No held-out metrics'}. ")
     if manifest.parity is not None:
         parts.append(f"ONNX vs PyTorch max |diff| {manifest.parity.max_abs_diff:.2e}. ")
     parts.append(f"model.onnx sha256 <code>{manifest.sha256}</code>.</p>")
@@ -91,16 +114,17 @@ def render_report(manifest: ModelManifest, history: list[dict[str, Any]]) -> str
             f"<h2>Confusion matrix</h2><img alt='confusion matrix' "
             f"src='data:image/png;base64,{image}'>"
         )
-    if "per_class" in metrics:
+    if isinstance(metrics.get("per_class"), dict) and metrics["per_class"]:
+        rows = metrics["per_class"]
+        columns = list(next(iter(rows.values())).keys())
         parts.append(
-            "<h2>Per class</h2><table><tr><th>class</th><th>precision</th>"
-            "<th>recall</th><th>f1</th><th>support</th></tr>"
+            "<h2>Per class</h2><table><tr><th>class</th>"
+            + "".join(f"<th>{esc(c)}</th>" for c in columns)
+            + "</tr>"
         )
-        for label, row in metrics["per_class"].items():
-            parts.append(
-                f"<tr><td>{esc(label)}</td><td>{row['precision']:.3f}</td>"
-                f"<td>{row['recall']:.3f}</td><td>{row['f1']:.3f}</td><td>{row['support']}</td></tr>"
-            )
+        for label, row in rows.items():
+            cells = "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns)
+            parts.append(f"<tr><td>{esc(label)}</td>{cells}</tr>")
         parts.append("</table>")
     parts.append("<h2>Provenance</h2><table>")
     for key, value in manifest.provenance.items():

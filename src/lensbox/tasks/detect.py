@@ -1,0 +1,305 @@
+"""Object detection: several boxes, several classes per frame.
+
+Results carry boxes in *source-frame* pixels (``[x1, y1, x2, y2]``), whatever size the model
+ran at, so a user function can compare them with the frame it sees. Decoding knows three output
+formats, named by the manifest's first output ``decode``:
+
+* ``centernet``: lensbox's own detector. ``heatmap`` (N, C, h, w) is already sigmoid'ed and
+  peak-filtered inside the graph; ``boxes`` (N, 4, h, w) holds left/top/right/bottom distances
+  in input pixels from each cell's centre.
+* ``yolov8``: one ``(N, 4 + C, A)`` tensor of centre-size boxes in input pixels and class
+  scores (Ultralytics' ONNX export); NMS runs here.
+* ``boxes``: post-NMS ``boxes`` (N, K, 4 as x1 y1 x2 y2), ``scores`` (N, K), ``classes`` (N, K),
+  in input pixels or, when ``task_params.normalized`` is true, 0..1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lensbox.tasks._base import Task, register_task
+
+DEFAULT_SCORE_THRESHOLD = 0.3
+DEFAULT_NMS_IOU = 0.6
+
+
+def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """IoU of one ``xyxy`` box against an (M, 4) array."""
+    x1 = np.maximum(box[0], others[:, 0])
+    y1 = np.maximum(box[1], others[:, 1])
+    x2 = np.minimum(box[2], others[:, 2])
+    y2 = np.minimum(box[3], others[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    return np.asarray(inter / np.maximum(area + areas - inter, 1e-9))
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy per-class non-maximum suppression, best score first."""
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    while order.size:
+        best = int(order[0])
+        keep.append(best)
+        rest = order[1:]
+        if rest.size == 0:
+            break
+        overlap = box_iou(boxes[best], boxes[rest])
+        same = classes[rest] == classes[best]
+        order = rest[~(same & (overlap > iou))]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def peaks(heatmap: np.ndarray) -> np.ndarray:
+    """Keep only cells that are the maximum of their 3x3 neighbourhood (CenterNet's "NMS")."""
+    padded = np.pad(heatmap, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    height, width = heatmap.shape[1:]
+    neighbourhood = np.max(
+        [padded[:, dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)],
+        axis=0,
+    )
+    return np.where(heatmap >= neighbourhood, heatmap, 0.0)
+
+
+def _centernet(
+    outputs: list[np.ndarray], input_hw: tuple[int, int], k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    heatmap, distances = outputs[0][0], outputs[1][0]
+    n_classes, height, width = heatmap.shape
+    flat = peaks(heatmap).reshape(-1)
+    k = min(k, flat.size)
+    top = np.argpartition(-flat, k - 1)[:k]
+    scores = flat[top]
+    classes = top // (height * width)
+    cell = top % (height * width)
+    ys, xs = cell // width, cell % width
+    stride_y, stride_x = input_hw[0] / height, input_hw[1] / width
+    cx, cy = (xs + 0.5) * stride_x, (ys + 0.5) * stride_y
+    ltrb = distances[:, ys, xs] * np.array([input_hw[1], input_hw[0]] * 2, np.float32)[:, None]
+    boxes = np.stack([cx - ltrb[0], cy - ltrb[1], cx + ltrb[2], cy + ltrb[3]], axis=1)
+    return boxes, scores, classes
+
+
+def _yolov8(outputs: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    raw = outputs[0][0]  # (4 + C, A)
+    if raw.shape[0] > raw.shape[1]:
+        raw = raw.T
+    class_scores = raw[4:]
+    classes = class_scores.argmax(axis=0)
+    scores = class_scores[classes, np.arange(class_scores.shape[1])]
+    top = np.argsort(-scores)[: k * 10]
+    cx, cy, w, h = raw[0, top], raw[1, top], raw[2, top], raw[3, top]
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+    return boxes, scores[top], classes[top]
+
+
+def _post_nms(
+    outputs: list[np.ndarray], input_hw: tuple[int, int], normalized: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    boxes = np.asarray(outputs[0]).reshape(-1, 4).astype(np.float32)
+    scores = np.asarray(outputs[1]).reshape(-1)
+    classes = np.asarray(outputs[2]).reshape(-1).astype(np.int64)
+    if normalized:
+        boxes = boxes * np.array([input_hw[1], input_hw[0]] * 2, dtype=np.float32)
+    return boxes, scores, classes
+
+
+def decode_detections(
+    outputs: list[np.ndarray],
+    manifest: Any,
+    frame_size: tuple[int, int],
+    score_threshold: float | None = None,
+) -> dict[str, Any]:
+    """One image's raw outputs -> its detections in frame pixels, best first."""
+    params = manifest.task_params
+    threshold = float(params.get("score_threshold", DEFAULT_SCORE_THRESHOLD))
+    if score_threshold is not None:
+        threshold = score_threshold
+    max_det = int(params.get("max_detections", 100))
+    input_hw = (manifest.input.height, manifest.input.width)
+    style = manifest.outputs[0].decode
+    if style == "yolov8":
+        boxes, scores, classes = _yolov8(outputs, max_det)
+    elif style == "boxes":
+        boxes, scores, classes = _post_nms(outputs, input_hw, bool(params.get("normalized")))
+    else:
+        boxes, scores, classes = _centernet(outputs, input_hw, max_det)
+    keep = scores >= threshold
+    boxes, scores, classes = boxes[keep], scores[keep], classes[keep]
+    if style != "boxes" and len(scores):
+        kept = nms(boxes, scores, classes, float(params.get("nms_iou", DEFAULT_NMS_IOU)))
+        boxes, scores, classes = boxes[kept], scores[kept], classes[kept]
+    order = np.argsort(-scores)[:max_det]
+    height, width = frame_size
+    scale = np.array([width / input_hw[1], height / input_hw[0]] * 2, dtype=np.float32)
+    boxes = np.clip(boxes[order] * scale, 0, [width, height, width, height])
+    labels = manifest.labels
+    detections = [
+        {
+            "label": labels[int(c)] if 0 <= int(c) < len(labels) else str(int(c)),
+            "class_index": int(c),
+            "score": round(float(s), 4),
+            "box": [round(float(v), 1) for v in b],
+        }
+        for b, s, c in zip(boxes, scores[order], classes[order], strict=True)
+    ]
+    counts: dict[str, int] = {}
+    for det in detections:
+        counts[det["label"]] = counts.get(det["label"], 0) + 1
+    return {"detections": detections, "counts": counts, "n_detections": len(detections)}
+
+
+def _colour(index: int) -> tuple[int, int, int]:
+    """A stable, distinct BGR colour per class (golden-ratio hue steps)."""
+    import colorsys
+
+    r, g, b = colorsys.hsv_to_rgb((index * 0.618034) % 1.0, 0.85, 0.95)
+    return int(b * 255), int(g * 255), int(r * 255)
+
+
+def detection_metrics(
+    ground_truth: list[tuple[np.ndarray, np.ndarray]],
+    predictions: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    labels: list[str],
+) -> dict[str, Any]:
+    """COCO mAP@0.5 and mAP@0.5:0.95 with pycocotools, overall and per class.
+
+    ``ground_truth`` is per image (boxes xyxy, classes); ``predictions`` per image (boxes xyxy,
+    scores, classes). Classes with no ground-truth box are left out of the means, as COCO does.
+    """
+    from lensbox._optional import require
+
+    require("pycocotools", extra="runtime")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    images, annotations, detections = [], [], []
+    for image_id, ((gt_boxes, gt_classes), (boxes, scores, classes)) in enumerate(
+        zip(ground_truth, predictions, strict=True), start=1
+    ):
+        images.append({"id": image_id, "width": 1, "height": 1})
+        for box, cls in zip(gt_boxes, gt_classes, strict=True):
+            x1, y1, x2, y2 = (float(v) for v in box)
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": int(cls) + 1,
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "area": (x2 - x1) * (y2 - y1),
+                    "iscrowd": 0,
+                }
+            )
+        for box, score, cls in zip(boxes, scores, classes, strict=True):
+            x1, y1, x2, y2 = (float(v) for v in box)
+            detections.append(
+                {
+                    "image_id": image_id,
+                    "category_id": int(cls) + 1,
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": float(score),
+                }
+            )
+    n_boxes = np.zeros(len(labels), dtype=np.int64)
+    for _, gt_classes in ground_truth:
+        np.add.at(n_boxes, np.asarray(gt_classes, dtype=np.int64), 1)
+    per_class: dict[str, dict[str, float | int]] = {}
+    if not annotations:
+        return {"map50": 0.0, "map50_95": 0.0, "per_class": per_class, "n_boxes": 0}
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = {
+            "images": images,
+            "annotations": annotations,
+            "categories": [{"id": i + 1, "name": name} for i, name in enumerate(labels)],
+        }
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(detections) if detections else COCO()
+        if not detections:
+            coco_dt.dataset = {"images": images, "annotations": [], "categories": []}
+            coco_dt.createIndex()
+        evaluator = COCOeval(coco_gt, coco_dt, iouType="bbox")
+        evaluator.params.maxDets = [1, 10, 100]
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    precision = evaluator.eval["precision"]  # [IoU, recall, class, area, maxDets]
+
+    def ap(cls: int | None, iou_index: int | None) -> float:
+        p = precision[:, :, :, 0, -1] if iou_index is None else precision[iou_index : iou_index + 1, :, :, 0, -1]
+        p = p if cls is None else p[:, :, cls : cls + 1]
+        valid = p[p > -1]
+        return float(valid.mean()) if valid.size else 0.0
+
+    present = [i for i in range(len(labels)) if n_boxes[i] > 0]
+    for i in present:
+        per_class[labels[i]] = {
+            "ap50": round(ap(i, 0), 4),
+            "ap50_95": round(ap(i, None), 4),
+            "n_boxes": int(n_boxes[i]),
+        }
+    return {
+        "map50": round(float(np.mean([ap(i, 0) for i in present])), 4),
+        "map50_95": round(float(np.mean([ap(i, None) for i in present])), 4),
+        "per_class": per_class,
+        "n_boxes": int(n_boxes.sum()),
+    }
+
+
+class DetectTask(Task):
+    name = "detect"
+    description = "object detection: labelled boxes, several per image"
+
+    def decode(
+        self, outputs: list[np.ndarray], manifest: Any, frame_size: tuple[int, int]
+    ) -> list[dict[str, Any]]:
+        return [decode_detections(outputs, manifest, frame_size)]
+
+    def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: Any) -> None:
+        import cv2
+
+        from lensbox.runtime.draw import label_box
+
+        thickness = max(2, round(min(image.shape[:2]) / 240))
+        for det in payload["detections"]:
+            x1, y1, x2, y2 = (int(round(v)) for v in det["box"])
+            colour = _colour(det["class_index"])
+            cv2.rectangle(image, (x1, y1), (x2, y2), colour, thickness)
+            text = f"{det['label']} {det['score']:.2f}"
+            if "track_id" in det:
+                text = f"#{det['track_id']} {text}"
+            label_box(image, text, (x1, max(0, y1 - 24)))
+        counts = ", ".join(f"{n} {label}" for label, n in payload["counts"].items())
+        label_box(image, counts or "no detections", (10, 10))
+
+    def summary(self, payload: dict[str, Any]) -> str:
+        if not payload["detections"]:
+            return "no detections"
+        return "; ".join(
+            f"{d['label']} {d['score']:.2f} [{', '.join(f'{v:.0f}' for v in d['box'])}]"
+            for d in payload["detections"][:10]
+        )
+
+    def check_data(self, root: Path) -> Any:
+        from lensbox.data.detection import scan_detection
+
+        return scan_detection(root)
+
+    def train(self, root: Path, out: Path, options: dict[str, Any]) -> Any:
+        from lensbox.train.detect import DetectOptions, train_detector
+
+        return train_detector(root, out, DetectOptions(**options))
+
+    def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:
+        from lensbox.evaluation import evaluate_detector
+
+        return evaluate_detector(package_path, root, **options)
+
+
+register_task(DetectTask())

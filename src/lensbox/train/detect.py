@@ -1,0 +1,517 @@
+"""Train an object detector on the ImageNet MobileNetV2 backbone, on a CPU, in minutes.
+
+The detector is anchor-free, in the style of CenterNet/TTFNet: a small feature pyramid over
+the backbone's stride-8/16/32 maps, then per cell of the stride-8 grid a class heatmap (where
+object centres are) and four distances to the box's edges. Why this design: it has no anchors
+to tune for a new dataset, its output is two dense tensors that export to ONNX exactly (NMS
+and peak picking run in numpy on the device), and TTFNet's trick of training the box distances
+at every cell near a centre (not only at the centre) makes it converge in tens of epochs on a
+few hundred images, which is what a 2-core CPU can afford.
+
+The first seven backbone blocks (stride 8) stay frozen; the rest, the pyramid and the heads
+learn with AdamW, a cosine schedule, random crops, flips and colour jitter. BatchNorm layers
+keep their ImageNet statistics (batches of 16 are too small to re-estimate them).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lensbox._optional import require
+from lensbox.data.detection import DetectionReport, DetectionSample, scan_detection
+from lensbox.errors import TrainError
+from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
+from lensbox.preprocess import to_tensor
+from lensbox.train.callbacks import Checkpointer, QuietProgress, TrainProgress
+
+STRIDE = 8
+FROZEN_BLOCKS = 7
+
+
+@dataclass
+class DetectOptions:
+    """The recipe: saved in checkpoints and in the manifest's provenance."""
+
+    epochs: int = 36
+    image_size: int = 320
+    batch_size: int = 16
+    seed: int = 0
+    device: str = "auto"
+    resume: bool = False
+    split: str = "train"
+    lr: float = 1.5e-3
+    backbone_lr: float = 4e-4
+    val_fraction: float = 0.0
+    eval_split: str = "test"
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def recipe(self) -> dict[str, Any]:
+        recipe = asdict(self)
+        for runtime_only in ("resume", "device", "workers"):
+            recipe.pop(runtime_only)
+        return recipe
+
+
+@dataclass
+class DetectOutcome:
+    out: Path
+    history: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    parity: Any
+    report: DetectionReport
+    seconds: float
+
+
+def input_spec(size: int) -> InputSpec:
+    return InputSpec(height=size, width=size, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+
+
+def build_detector(num_classes: int) -> Any:
+    """MobileNetV2 (ImageNet) + a three-level pyramid + heatmap and box-distance heads."""
+    torch = require("torch", extra="train")
+    from lensbox.train.backbones import mobilenet_v2_imagenet
+
+    nn = torch.nn
+    features = mobilenet_v2_imagenet().features
+
+    def head(channels: int, out: int, bias: float = 0.0) -> Any:
+        block = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, out, 1),
+        )
+        nn.init.constant_(block[-1].bias, bias)
+        return block
+
+    class Detector(nn.Module):  # type: ignore[name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = features[:FROZEN_BLOCKS]  # stride 8, 32 channels
+            self.c4 = features[FROZEN_BLOCKS:14]  # stride 16, 96 channels
+            self.c5 = features[14:18]  # stride 32, 320 channels
+            width = 96
+            self.lat5 = nn.Conv2d(320, width, 1)
+            self.lat4 = nn.Conv2d(96, width, 1)
+            self.lat3 = nn.Conv2d(32, width, 1)
+            self.smooth4 = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True))
+            self.smooth3 = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True))
+            # Prior 0.01 for every class at start: focal-loss training is unstable without it.
+            self.heatmap = head(width, num_classes, bias=-math.log(99.0))
+            self.distances = head(width, 4, bias=-2.0)
+
+        def forward(self, x: Any) -> tuple[Any, Any]:
+            f = nn.functional
+            c3 = self.stem(x)
+            c4 = self.c4(c3)
+            c5 = self.c5(c4)
+            p5 = self.lat5(c5)
+            p4 = self.smooth4(self.lat4(c4) + f.interpolate(p5, size=c4.shape[-2:], mode="nearest"))
+            p3 = self.smooth3(self.lat3(c3) + f.interpolate(p4, size=c3.shape[-2:], mode="nearest"))
+            heat = torch.sigmoid(self.heatmap(p3))
+            # Distances as fractions of the input size: parity-friendly small numbers.
+            distances = f.softplus(self.distances(p3))
+            return heat, distances
+
+    model = Detector()
+    for parameter in model.stem.parameters():
+        parameter.requires_grad_(False)
+    return model
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    image: np.ndarray  # RGB uint8, longest side <= max_side
+    boxes: np.ndarray  # (K, 4) xyxy in this image's pixels
+    classes: np.ndarray
+
+
+def _load(sample: DetectionSample, max_side: int) -> _Loaded:
+    """Decode once, shrunk to ``max_side``; annotations are in the stored pixel orientation,
+    so no EXIF rotation is applied here (the scan checked sizes against the raw image)."""
+    cv2 = require("cv2", extra="runtime")
+    from PIL import Image
+
+    with Image.open(sample.image) as opened:
+        rgb = np.asarray(opened.convert("RGB"))
+    height, width = rgb.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale < 1.0:
+        rgb = cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    return _Loaded(rgb, sample.boxes * scale, sample.classes)
+
+
+def _augment(item: _Loaded, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random crop (keeping boxes whose centre stays in), flip, colour jitter, resize."""
+    cv2 = require("cv2", extra="runtime")
+    image, boxes, classes = item.image, item.boxes.copy(), item.classes.copy()
+    height, width = image.shape[:2]
+    if rng.random() < 0.7:
+        for _ in range(10):
+            cw = int(width * rng.uniform(0.55, 1.0))
+            ch = int(height * rng.uniform(0.55, 1.0))
+            left = int(rng.integers(0, width - cw + 1))
+            top = int(rng.integers(0, height - ch + 1))
+            centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+            inside = (
+                (centres[:, 0] > left) & (centres[:, 0] < left + cw)
+                & (centres[:, 1] > top) & (centres[:, 1] < top + ch)
+            )
+            if len(boxes) and not inside.any():
+                continue
+            image = image[top : top + ch, left : left + cw]
+            boxes = boxes[inside] - np.array([left, top, left, top], dtype=np.float32)
+            boxes = np.clip(boxes, 0, [cw, ch, cw, ch])
+            classes = classes[inside]
+            height, width = ch, cw
+            break
+    view = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+    boxes = boxes * np.array([size / width, size / height] * 2, dtype=np.float32)
+    if rng.random() < 0.5:
+        view = view[:, ::-1]
+        boxes = np.stack([size - boxes[:, 2], boxes[:, 1], size - boxes[:, 0], boxes[:, 3]], axis=1)
+    jitter = view.astype(np.float32)
+    mean = jitter.mean()
+    jitter = (jitter - mean) * rng.uniform(0.75, 1.25) + mean * rng.uniform(0.75, 1.25)
+    grey = jitter.mean(axis=2, keepdims=True)
+    jitter = grey + (jitter - grey) * rng.uniform(0.7, 1.3)
+    return np.clip(jitter, 0, 255).astype(np.uint8), boxes.astype(np.float32), classes
+
+
+def build_targets(
+    boxes: np.ndarray, classes: np.ndarray, num_classes: int, size: int, alpha: float = 0.54
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TTFNet targets on the stride-8 grid: Gaussian centre heatmaps, and for the cells under
+    each box's (smaller) Gaussian the box itself with a weight that sums to log(area)."""
+    cells = size // STRIDE
+    heat = np.zeros((num_classes, cells, cells), dtype=np.float32)
+    box_target = np.zeros((4, cells, cells), dtype=np.float32)
+    weight = np.zeros((cells, cells), dtype=np.float32)
+    centres = (np.arange(cells, dtype=np.float32) + 0.5) * STRIDE
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    for k in np.argsort(-areas):  # small boxes last, so they win shared cells
+        x1, y1, x2, y2 = boxes[k]
+        w, h = x2 - x1, y2 - y1
+        if w < 1 or h < 1:
+            continue
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        sx, sy = max(alpha * w / 6, 0.8), max(alpha * h / 6, 0.8)
+        gx = np.exp(-((centres - cx) ** 2) / (2 * sx**2))
+        gy = np.exp(-((centres - cy) ** 2) / (2 * sy**2))
+        g = gy[:, None] * gx[None, :]
+        col = min(cells - 1, int(cx // STRIDE))
+        row = min(cells - 1, int(cy // STRIDE))
+        g[row, col] = 1.0
+        c = int(classes[k])
+        heat[c] = np.maximum(heat[c], g)
+        inside = (
+            (centres[None, :] >= x1) & (centres[None, :] <= x2)
+            & (centres[:, None] >= y1) & (centres[:, None] <= y2)
+        )
+        region = (g > 0.05) & inside
+        region[row, col] = True
+        share = g * region
+        share = share / share.sum() * np.log(max(w * h, 2.0))
+        box_target[:, region] = np.array([x1, y1, x2, y2], dtype=np.float32)[:, None]
+        weight[region] = share[region]
+    return heat, box_target, weight
+
+
+def _focal_loss(pred: Any, target: Any) -> Any:
+    """CenterNet's penalty-reduced focal loss on a Gaussian heatmap."""
+    torch = require("torch", extra="train")
+    pred = pred.clamp(1e-4, 1 - 1e-4)
+    positive = target.eq(1).float()
+    pos = -torch.log(pred) * (1 - pred) ** 2 * positive
+    neg = -torch.log(1 - pred) * pred**2 * (1 - target) ** 4 * (1 - positive)
+    return (pos.sum() + neg.sum()) / positive.sum().clamp(min=1.0)
+
+
+def _giou_loss(distances: Any, box_target: Any, weight: Any, size: int) -> Any:
+    torch = require("torch", extra="train")
+    mask = weight > 0
+    if not bool(mask.any()):
+        return distances.sum() * 0
+    cells = distances.shape[-1]
+    centres = (torch.arange(cells, dtype=distances.dtype, device=distances.device) + 0.5) * STRIDE
+    cy, cx = torch.meshgrid(centres, centres, indexing="ij")
+    d = distances * size
+    pred = torch.stack([cx - d[:, 0], cy - d[:, 1], cx + d[:, 2], cy + d[:, 3]], dim=1)
+    p = pred.permute(0, 2, 3, 1)[mask]
+    t = box_target.permute(0, 2, 3, 1)[mask]
+    w = weight[mask]
+    inter_w = (torch.minimum(p[:, 2], t[:, 2]) - torch.maximum(p[:, 0], t[:, 0])).clamp(min=0)
+    inter_h = (torch.minimum(p[:, 3], t[:, 3]) - torch.maximum(p[:, 1], t[:, 1])).clamp(min=0)
+    inter = inter_w * inter_h
+    area_p = (p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1])
+    area_t = (t[:, 2] - t[:, 0]) * (t[:, 3] - t[:, 1])
+    union = area_p + area_t - inter + 1e-6
+    enclose = (torch.maximum(p[:, 2], t[:, 2]) - torch.minimum(p[:, 0], t[:, 0])) * (
+        torch.maximum(p[:, 3], t[:, 3]) - torch.minimum(p[:, 1], t[:, 1])
+    ) + 1e-6
+    giou = inter / union - (enclose - union) / enclose
+    return ((1 - giou) * w).sum() / w.sum().clamp(min=1e-6)
+
+
+def _freeze_batchnorm(module: Any) -> None:
+    torch = require("torch", extra="train")
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.eval()
+
+
+def _batch(
+    items: list[_Loaded], indices: np.ndarray, size: int, spec: InputSpec, num_classes: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    images, heats, boxes, weights = [], [], [], []
+    for i in indices:
+        view, b, c = _augment(items[int(i)], size, rng)
+        heat, box_target, weight = build_targets(b, c, num_classes, size)
+        images.append(to_tensor(view, spec))
+        heats.append(heat)
+        boxes.append(box_target)
+        weights.append(weight)
+    return np.stack(images), np.stack(heats), np.stack(boxes), np.stack(weights)
+
+
+def predict_boxes(
+    session: Any, spec: InputSpec, samples: list[DetectionSample], labels: list[str],
+    threshold: float = 0.01,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Detections per sample in original-image pixels, through the task's own decoder."""
+    from lensbox.manifest import ModelManifest
+    from lensbox.tasks.detect import decode_detections
+
+    manifest = ModelManifest(
+        name="eval", task="detect", labels=labels, input=spec, sha256="0" * 64,
+        outputs=[OutputSpec(name="heatmap", kind="heatmap", decode="centernet"),
+                 OutputSpec(name="boxes", kind="distances", decode="centernet")],
+        task_params={"max_detections": 100},
+    )
+    out = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        views = pool.map(lambda s: _load(s, 10_000).image, samples)
+        for sample, image in zip(samples, views, strict=True):
+            outputs = session.run(None, {"input": to_tensor(image, spec)[None]})
+            payload = decode_detections(outputs, manifest, image.shape[:2], score_threshold=threshold)
+            dets = payload["detections"]
+            out.append(
+                (
+                    np.array([d["box"] for d in dets], dtype=np.float32).reshape(-1, 4),
+                    np.array([d["score"] for d in dets], dtype=np.float32),
+                    np.array([d["class_index"] for d in dets], dtype=np.int64),
+                )
+            )
+    return out
+
+
+def train_detector(
+    root: str | Path,
+    out: str | Path,
+    options: DetectOptions | None = None,
+    progress: TrainProgress | None = None,
+) -> DetectOutcome:
+    """Train, export and package a detector; see the module docstring for the recipe."""
+    from lensbox.tasks.detect import detection_metrics
+    from lensbox.train.classify import resolve_device
+    from lensbox.train.packaging import backbone_provenance, export_package
+
+    torch = require("torch", extra="train")
+    ort = require("onnxruntime", extra="runtime")
+    options = options or DetectOptions()
+    progress = progress or QuietProgress()
+    started = time.perf_counter()
+    out_dir = Path(out)
+    if options.image_size % 32:
+        raise TrainError(f"--image-size must be a multiple of 32 for detection, got {options.image_size}")
+    report = scan_detection(root)
+    report.raise_if_unusable()
+    for problem in report.problems:
+        progress.message(f"skipped: {problem.message}")
+    train_samples = report.select(options.split)
+    held_name = options.eval_split if options.eval_split in report.splits else ""
+    held = report.select(held_name) if held_name and held_name != options.split else []
+    if not held and options.val_fraction > 0:
+        rng = np.random.default_rng(options.seed)
+        order = rng.permutation(len(train_samples))
+        n_val = max(1, round(len(order) * options.val_fraction))
+        held = [train_samples[i] for i in order[:n_val]]
+        train_samples = [train_samples[i] for i in order[n_val:]]
+        held_name = "validation"
+    if not train_samples:
+        raise TrainError(f"{root}: no training images in split {options.split!r}")
+
+    device = resolve_device(options.device)
+    torch.manual_seed(options.seed)
+    num_classes = len(report.labels)
+    spec = input_spec(options.image_size)
+    model = build_detector(num_classes).to(device)
+    progress.stage("decode images", len(train_samples))
+    items: list[_Loaded] = []
+    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+        for item in pool.map(lambda s: _load(s, max(640, options.image_size * 2)), train_samples):
+            items.append(item)
+            progress.advance()
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    backbone = [p for m in (model.c4, model.c5) for p in m.parameters()]
+    backbone_ids = {id(p) for p in backbone}
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": backbone, "lr": options.backbone_lr},
+            {"params": [p for p in trainable if id(p) not in backbone_ids], "lr": options.lr},
+        ],
+        weight_decay=1e-4,
+    )
+    steps_per_epoch = math.ceil(len(items) / options.batch_size)
+    total_steps = max(1, options.epochs * steps_per_epoch)
+    warmup = min(steps_per_epoch * 2, total_steps // 4)
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return 0.1 + 0.9 * step / max(1, warmup)
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    checkpoints = Checkpointer(out_dir / "checkpoints")
+    history: list[dict[str, Any]] = []
+    start_epoch = 1
+    resumed = checkpoints.load_last() if options.resume else None
+    if resumed is not None:
+        if resumed["recipe"] != options.recipe():
+            raise TrainError(
+                f"{checkpoints.last}: checkpoint was made with another recipe; rerun with the "
+                "same options or without --resume"
+            )
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        scheduler.load_state_dict(resumed["scheduler"])
+        history = resumed["history"]
+        start_epoch = resumed["epoch"] + 1
+        progress.message(f"resumed from {checkpoints.last} after epoch {resumed['epoch']}")
+
+    model.to(memory_format=torch.channels_last)
+    progress.stage("train detector", max(0, options.epochs - start_epoch + 1))
+    for epoch in range(start_epoch, options.epochs + 1):
+        torch.manual_seed(options.seed * 1000 + epoch)
+        rng = np.random.default_rng([options.seed, epoch])
+        order = rng.permutation(len(items))
+        model.train()
+        model.stem.eval()
+        _freeze_batchnorm(model)
+        sums = {"loss": 0.0, "heatmap": 0.0, "box": 0.0}
+        batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The next batch is augmented on the side while this one trains.
+            pending = pool.submit(_batch, items, batches[0], options.image_size, spec, num_classes, rng)
+            for number in range(len(batches)):
+                images, heats, boxes, weights = pending.result()
+                if number + 1 < len(batches):
+                    pending = pool.submit(
+                        _batch, items, batches[number + 1], options.image_size, spec, num_classes, rng
+                    )
+                x = torch.from_numpy(images).to(device).to(memory_format=torch.channels_last)
+                heat_pred, dist_pred = model(x)
+                heat_loss = _focal_loss(heat_pred, torch.from_numpy(heats).to(device))
+                box_loss = _giou_loss(
+                    dist_pred, torch.from_numpy(boxes).to(device), torch.from_numpy(weights).to(device),
+                    options.image_size,
+                )
+                loss = heat_loss + 5.0 * box_loss
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trainable, 10.0)
+                optimizer.step()
+                scheduler.step()
+                sums["loss"] += float(loss.detach())
+                sums["heatmap"] += float(heat_loss.detach())
+                sums["box"] += float(box_loss.detach())
+        record = {
+            "epoch": epoch,
+            "stage": "train",
+            "train_loss": round(sums["loss"] / len(batches), 5),
+            "heatmap_loss": round(sums["heatmap"] / len(batches), 5),
+            "box_loss": round(sums["box"] / len(batches), 5),
+            "lr": scheduler.get_last_lr()[-1],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        history.append(record)
+        checkpoints.save(
+            {
+                "recipe": options.recipe(),
+                "labels": report.labels,
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "history": history,
+            },
+            best=False,
+        )
+        progress.advance(epoch=epoch, loss=record["train_loss"])
+
+    model.to(memory_format=torch.contiguous_format).eval()
+    probe_images = [_load(s, 10_000).image for s in (held or train_samples)[:8]]
+    probe = np.stack([to_tensor(i, spec) for i in probe_images])
+    outputs = [
+        OutputSpec(name="heatmap", kind="heatmap", decode="centernet"),
+        OutputSpec(name="boxes", kind="distances", decode="centernet"),
+    ]
+    metrics: dict[str, Any] = {}
+    provenance = {
+        "dataset_path": str(report.root.resolve()),
+        "format": report.format,
+        "train_split": options.split,
+        "n_train": len(train_samples),
+        "boxes_per_class": report.counts(train_samples),
+        "skipped_files": len(report.problems),
+        **backbone_provenance(),
+        "recipe": options.recipe(),
+        "epochs_run": len(history),
+        "seed": options.seed,
+    }
+    task_params = {"score_threshold": 0.3, "nms_iou": 0.6, "max_detections": 100}
+    package = export_package(
+        model=model, out=out_dir, task="detect", labels=report.labels, spec=spec, outputs=outputs,
+        probe=probe, metrics=metrics, provenance=provenance, task_params=task_params,
+        history=history, progress=progress,
+    )
+    if held:
+        progress.stage(f"evaluate on {held_name}", 1)
+        session = ort.InferenceSession(str(package.model_path), providers=["CPUExecutionProvider"])
+        predictions = predict_boxes(session, spec, held, report.labels)
+        evaluated = detection_metrics([(s.boxes, s.classes) for s in held], predictions, report.labels)
+        metrics = {
+            **evaluated,
+            "evaluated_on": held_name,
+            "n_images": len(held),
+            "evaluated_with": "onnxruntime",
+        }
+        progress.advance()
+    seconds = time.perf_counter() - started
+    provenance["train_seconds"] = round(seconds, 1)
+    from lensbox._atomic import atomic_write_json, atomic_write_text
+    from lensbox.manifest import MANIFEST_FILE
+    from lensbox.train.report import render_report
+
+    final = package.manifest.model_copy(update={"metrics": metrics, "provenance": provenance})
+    atomic_write_json(out_dir / MANIFEST_FILE, final.model_dump(mode="json"))
+    atomic_write_text(out_dir / "report.html", render_report(final, history))
+    progress.message(
+        f"saved {out_dir} (map50 {metrics.get('map50', 'n/a')} on {held_name or 'no held-out set'}, "
+        f"parity {package.manifest.parity.max_abs_diff if package.manifest.parity else 'n/a'}, {seconds:.0f}s)"
+    )
+    return DetectOutcome(out_dir, history, metrics, package.manifest.parity, report, seconds)
