@@ -66,3 +66,179 @@ def evaluate_classifier(
         "data": str(root),
         "skipped": skipped,
     }
+
+
+def _default_split(splits: list[str], asked: str | None) -> str:
+    """``evaluate`` scores the test split of a dataset that has one, unless told otherwise."""
+    if asked:
+        return asked
+    return "test" if "test" in splits else "all"
+
+
+def evaluate_detector(
+    package_path: str | Path, root: str | Path, split: str | None = None, threads: int | None = None
+) -> dict[str, Any]:
+    """COCO mAP of a detection package on a dataset (VOC, YOLO or COCO), boxes by class name."""
+    from lensbox.data.detection import scan_detection
+    from lensbox.runtime.engine import Engine
+    from lensbox.tasks.detect import decode_detections, detection_metrics
+    from lensbox.train.detect import _load
+
+    engine = Engine.open(package_path, threads=threads)
+    labels = engine.manifest.labels
+    report = scan_detection(root)
+    report.raise_if_unusable()
+    chosen = _default_split(report.splits, split)
+    samples = report.select(chosen)
+    unknown = sorted({report.labels[int(c)] for s in samples for c in s.classes} - set(labels))
+    if unknown:
+        raise LabelError(
+            f"{root}: class(es) {unknown} are not labels of the model (it knows {labels[:10]}"
+            f"{'...' if len(labels) > 10 else ''}); remove them or evaluate another model"
+        )
+    to_model = np.array([labels.index(n) if n in labels else -1 for n in report.labels])
+    spec = engine.manifest.input
+    predictions = []
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        images = pool.map(lambda s: _load(s, 100_000).image, samples)
+        for image in images:
+            outputs = engine.run(to_tensor(image, spec, "rgb")[None])
+            payload = decode_detections(outputs, engine.manifest, image.shape[:2], 0.01)
+            dets = payload["detections"]
+            predictions.append(
+                (
+                    np.array([d["box"] for d in dets], dtype=np.float32).reshape(-1, 4),
+                    np.array([d["score"] for d in dets], dtype=np.float32),
+                    np.array([d["class_index"] for d in dets], dtype=np.int64),
+                )
+            )
+    wall = time.perf_counter() - start
+    truth = [(s.boxes, to_model[s.classes]) for s in samples]
+    metrics = detection_metrics(truth, predictions, labels)
+    return {
+        **metrics,
+        "n_images": len(samples),
+        "split": chosen,
+        "images_per_second": round(len(samples) / wall, 2) if wall else 0.0,
+        "model": {"name": engine.name, "sha256": engine.sha256, "task": engine.manifest.task},
+        "data": str(root),
+        "skipped": [p.to_dict() for p in report.problems],
+    }
+
+
+def evaluate_segmenter(
+    package_path: str | Path,
+    root: str | Path,
+    split: str | None = None,
+    ignore_index: int | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """mIoU, per-class IoU and pixel accuracy, scored at each mask's own resolution."""
+    import cv2
+
+    from lensbox.data.images import load_rgb
+    from lensbox.data.segmentation import read_mask, scan_segmentation
+    from lensbox.runtime.engine import Engine
+    from lensbox.tasks.segment import segmentation_metrics
+
+    engine = Engine.open(package_path, threads=threads)
+    labels = engine.manifest.labels
+    if ignore_index is None:
+        ignore_index = engine.manifest.provenance.get("ignore_index")
+    report = scan_segmentation(root, ignore_index)
+    report.raise_if_unusable()
+    chosen = _default_split(report.splits, split)
+    samples = report.select(chosen)
+    lut = np.full(256, 255, dtype=np.uint8)
+    unknown = []
+    for index, name in enumerate(report.labels):
+        if index == ignore_index:
+            continue
+        if name in labels:
+            lut[index] = labels.index(name)
+        else:
+            unknown.append(name)
+    if unknown:
+        raise LabelError(
+            f"{root}: class(es) {unknown} are not labels of the model (it knows {labels}); "
+            "pass --ignore-index for a void class"
+        )
+    n = len(labels)
+    confusion = np.zeros((n, n), dtype=np.int64)
+    spec = engine.manifest.input
+    start = time.perf_counter()
+
+    def load(sample: Any) -> tuple[np.ndarray, np.ndarray]:
+        return load_rgb(sample.image), lut[read_mask(sample.mask, report.colours)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for image, mask in pool.map(load, samples):
+            logits = engine.run(to_tensor(image, spec, "rgb")[None])[0][0]
+            height, width = mask.shape
+            if (logits.shape[1], logits.shape[2]) != (height, width):
+                # Bilinear on the scores, then argmax: finer borders than resizing labels.
+                resized = cv2.resize(
+                    np.ascontiguousarray(logits.transpose(1, 2, 0)),
+                    (width, height),
+                    interpolation=cv2.INTER_LINEAR,
+                )
+                predicted = resized.reshape(height, width, n).argmax(axis=2)
+            else:
+                predicted = logits.argmax(axis=0)
+            valid = mask != 255
+            confusion += np.bincount(
+                mask[valid].astype(np.int64) * n + predicted[valid], minlength=n * n
+            ).reshape(n, n)
+    wall = time.perf_counter() - start
+    return {
+        **segmentation_metrics(confusion, labels),
+        "n_images": len(samples),
+        "split": chosen,
+        "ignore_index": ignore_index,
+        "confusion_matrix": confusion.tolist(),
+        "labels": labels,
+        "images_per_second": round(len(samples) / wall, 2) if wall else 0.0,
+        "model": {"name": engine.name, "sha256": engine.sha256, "task": engine.manifest.task},
+        "data": str(root),
+        "skipped": [p.to_dict() for p in report.problems],
+    }
+
+
+def evaluate_activity(
+    package_path: str | Path, root: str | Path, threads: int | None = None
+) -> dict[str, Any]:
+    """Clip accuracy and per-class precision/recall: each clip scored on all its windows."""
+    from lensbox.data.clips import read_frames, scan_clips
+    from lensbox.runtime.engine import Engine
+    from lensbox.tasks.activity import classify_clip
+    from lensbox.tasks.classify import classification_metrics
+
+    engine = Engine.open(package_path, threads=threads)
+    labels = engine.manifest.labels
+    report = scan_clips(root)
+    if not report.clips:
+        raise DataError(f"{root}: no readable clips to evaluate on")
+    unknown = [name for name in report.labels if name not in labels]
+    if unknown:
+        raise LabelError(
+            f"{root}: label folder(s) {unknown} are not labels of the model (it knows {labels})"
+        )
+    y_true, y_pred, clips = [], [], []
+    start = time.perf_counter()
+    for clip in report.clips:
+        outcome = classify_clip(engine, read_frames(clip.path))
+        y_true.append(labels.index(report.labels[clip.label]))
+        y_pred.append(labels.index(outcome["label"]))
+        clips.append({"path": str(clip.path), "label": report.labels[clip.label], **outcome})
+    wall = time.perf_counter() - start
+    metrics = classification_metrics(np.array(y_true), np.array(y_pred), labels)
+    return {
+        **metrics,
+        "n_clips": len(clips),
+        "clips_per_second": round(len(clips) / wall, 2) if wall else 0.0,
+        "clips": clips,
+        "model": {"name": engine.name, "sha256": engine.sha256, "task": engine.manifest.task},
+        "data": str(root),
+        "skipped": [p.to_dict() for p in report.problems],
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -96,6 +97,25 @@ class ModelManifest(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     parity: Parity | None = None
     task_params: dict[str, Any] = Field(default_factory=dict)
+    # Further files of the package (name -> sha256), e.g. an activity model's temporal head.
+    files: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("files")
+    @classmethod
+    def _files_safe(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, digest in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name) or name in (
+                MODEL_FILE,
+                MANIFEST_FILE,
+            ):
+                raise ValueError(f"bad package file name {name!r}")
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError(f"files[{name!r}] is not a sha256 hex digest")
+        return value
+
+    def file_names(self) -> list[str]:
+        """Every file a package holds, manifest included: what zips and downloads carry."""
+        return [MODEL_FILE, MANIFEST_FILE, *sorted(self.files)]
 
     @field_validator("labels")
     @classmethod
@@ -151,14 +171,25 @@ def parse_manifest(data: dict[str, Any], source: str) -> ModelManifest:
         ) from None
 
 
-def write_package(root: str | Path, onnx_bytes: bytes, manifest: ModelManifest) -> ModelPackage:
-    """Write ``model.onnx`` and a manifest whose sha256 is that of the bytes written."""
+def write_package(
+    root: str | Path,
+    onnx_bytes: bytes,
+    manifest: ModelManifest,
+    extra_files: dict[str, bytes] | None = None,
+) -> ModelPackage:
+    """Write ``model.onnx`` (and any extra files) and a manifest holding their checksums."""
     from lensbox._atomic import atomic_write_bytes
 
     out = Path(root)
     out.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(onnx_bytes).hexdigest()
-    final = manifest.model_copy(update={"sha256": digest})
+    extra = extra_files or {}
+    files = {name: hashlib.sha256(data).hexdigest() for name, data in extra.items()}
+    final = ModelManifest.model_validate(
+        {**manifest.model_dump(), "sha256": digest, "files": files}
+    )
+    for name, data in extra.items():
+        atomic_write_bytes(out / name, data)
     atomic_write_bytes(out / MODEL_FILE, onnx_bytes)
     atomic_write_json(out / MANIFEST_FILE, json.loads(final.to_json()))
     return ModelPackage(out, final)
@@ -166,8 +197,11 @@ def write_package(root: str | Path, onnx_bytes: bytes, manifest: ModelManifest) 
 
 def zip_package(folder: Path, archive: Path) -> Path:
     """Zip a package folder's model.onnx and manifest.json (the form uploads and devices use)."""
+    manifest = parse_manifest(
+        json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8")), str(folder)
+    )
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in (MODEL_FILE, MANIFEST_FILE):
+        for name in manifest.file_names():
             zf.write(folder / name, name)
     return archive
 
@@ -181,11 +215,20 @@ def _extract_zip(path: Path) -> Path:
             names = set(archive.namelist())
             # A package zipped with its folder has one top-level directory; accept both forms.
             prefix = package_prefix(names, MANIFEST_FILE)
-            for wanted in (MODEL_FILE, MANIFEST_FILE):
+            wanted_files = [MODEL_FILE, MANIFEST_FILE]
+            if prefix + MANIFEST_FILE in names:
+                try:
+                    data = json.loads(archive.read(prefix + MANIFEST_FILE))
+                    extra = data.get("files", {}) if isinstance(data, dict) else {}
+                    if isinstance(extra, dict):
+                        wanted_files += [n for n in extra if isinstance(n, str) and "/" not in n]
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    pass  # load_package reports the bad manifest
+            for wanted in wanted_files:
                 if prefix + wanted not in names:
                     raise PackageError(
-                        f"{path}: zip holds no {wanted}; a package zip holds model.onnx and "
-                        "manifest.json"
+                        f"{path}: zip holds no {wanted}; a package zip holds model.onnx, "
+                        "manifest.json and the files the manifest lists"
                     )
                 with archive.open(prefix + wanted) as src, open(dest / wanted, "wb") as dst:
                     shutil.copyfileobj(src, dst)
@@ -219,10 +262,13 @@ def load_package(path: str | Path, verify: bool = True) -> ModelPackage:
         raise SchemaError(f"{manifest_path}: expected a JSON object")
     manifest = parse_manifest(data, str(manifest_path))
     if verify:
-        actual = sha256_file(root / MODEL_FILE)
-        if actual != manifest.sha256:
-            raise ChecksumError(
-                f"{src}: model.onnx sha256 {actual[:12]}… does not match the manifest's "
-                f"{manifest.sha256[:12]}…; the package is corrupt or was edited, re-export it"
-            )
+        for name, expected in {MODEL_FILE: manifest.sha256, **manifest.files}.items():
+            if not (root / name).is_file():
+                raise PackageError(f"{src}: the manifest lists {name} but the package lacks it")
+            actual = sha256_file(root / name)
+            if actual != expected:
+                raise ChecksumError(
+                    f"{src}: {name} sha256 {actual[:12]}… does not match the manifest's "
+                    f"{expected[:12]}…; the package is corrupt or was edited, re-export it"
+                )
     return ModelPackage(root, manifest)

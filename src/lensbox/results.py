@@ -13,6 +13,11 @@ from typing import Any
 import numpy as np
 
 
+def public(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload without its private ``_`` keys (arrays kept only for drawing)."""
+    return {k: v for k, v in payload.items() if not k.startswith("_")}
+
+
 @dataclass(frozen=True)
 class Frame:
     """One decoded image from a source, in OpenCV's BGR order (HxWx3 uint8)."""
@@ -49,7 +54,7 @@ class Result:
             "timestamp": self.timestamp,
             "source_id": self.source_id,
             "task": self.task,
-            **self.payload,
+            **public(self.payload),
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
             "model_sha256": self.model_sha256,
         }

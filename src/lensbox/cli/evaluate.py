@@ -13,37 +13,60 @@ from lensbox.errors import ImageError
 def evaluate(
     model: Path = typer.Argument(..., help="Model package folder or .zip."),
     directory: Path = typer.Argument(..., help="Labelled data in the task's format."),
+    split: str | None = typer.Option(
+        None, "--split", help="detect/segment: the split to score (default: test where the "
+        "data has one, else all)."
+    ),
+    ignore_index: int | None = typer.Option(
+        None, "--ignore-index", help="segment: mask value left out of the metrics (default: "
+        "the one the model was trained with)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
-    """Accuracy, per-class precision/recall/F1 and the confusion matrix, with onnxruntime."""
+    """Score a package on labelled data with onnxruntime: accuracy, mAP, mIoU per task."""
+    from lensbox.errors import LensboxError
     from lensbox.manifest import load_package
     from lensbox.tasks import get_task
 
     task = get_task(load_package(model).manifest.task)
-    result = task.evaluate(model, directory, {})
+    options = {"split": split, "ignore_index": ignore_index}
+    for name, value in options.items():
+        if value is not None and name not in _evaluate_options(task.name):
+            raise LensboxError(f"--{name.replace('_', '-')} does not apply to a {task.name} model")
+    result = task.evaluate(model, directory, {k: v for k, v in options.items() if v is not None})
     if as_json:
         emit_json(result)
         return
-    say(f"{result['n_images']} images, {result['images_per_second']} images/s")
-    print(f"accuracy {result['accuracy']:.4f}  macro F1 {result['macro_f1']:.4f}")
-    for label, row in result["per_class"].items():
-        if row["support"]:
-            print(
-                f"  {label:<24} precision {row['precision']:.3f}  recall {row['recall']:.3f}"
-                f"  f1 {row['f1']:.3f}  n={row['support']}"
-            )
-    for pair in result["most_confused"]:
+    count = result.get("n_images", result.get("n_clips"))
+    say(f"{count} {'clips' if 'n_clips' in result else 'images'} from {directory}")
+    for key, value in result.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and key != "n_images":
+            print(f"{key:<22} {value}")
+    per_class = result.get("per_class") or result.get("per_class_iou") or {}
+    for label, row in per_class.items():
+        if isinstance(row, dict):
+            cells = "  ".join(f"{k} {v}" for k, v in row.items())
+        else:
+            cells = f"IoU {row}"
+        print(f"  {label:<24} {cells}")
+    for pair in result.get("most_confused", []):
         print(f"  confused: {pair['true']} -> {pair['predicted']} ({pair['count']})")
+
+
+def _evaluate_options(task: str) -> set[str]:
+    return {"detect": {"split"}, "segment": {"split", "ignore_index"}}.get(task, set())
 
 
 def predict(
     model: Path = typer.Argument(..., help="Model package folder or .zip."),
-    images: list[Path] = typer.Argument(..., help="One or more image files."),
+    images: list[Path] = typer.Argument(
+        ..., help="One or more image files (video clips for an activity model)."
+    ),
     top_k: int = typer.Option(3, "--top-k", min=1, help="How many labels to list per image."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
     """Label each image; a file that cannot be read is reported and the rest still run."""
-    from lensbox.data.images import load_rgb
+    from lensbox.results import public
     from lensbox.runtime.engine import Engine
 
     engine = Engine.open(model).with_task_params(top_k=top_k)
@@ -51,7 +74,7 @@ def predict(
     errors = []
     for path in images:
         try:
-            payload = engine.predict([load_rgb(path)])[0]
+            payload = public(engine.task.predict_file(engine, path))
         except ImageError as exc:
             errors.append({"path": str(path), "error": str(exc)})
             say(f"error: {exc}")

@@ -192,7 +192,7 @@ class Agent:
         from lensbox.manifest import load_package
 
         loaded = load_package(download)
-        for name in ("model.onnx", "manifest.json"):
+        for name in loaded.manifest.file_names():
             shutil.copyfile(loaded.root / name, staging / name)
         shutil.rmtree(loaded.root, ignore_errors=True)
         staging.replace(target)

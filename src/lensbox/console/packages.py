@@ -34,10 +34,13 @@ def inspect_package_zip(path: Path, max_unpacked: int, max_ratio: float) -> dict
         if not isinstance(data, dict):
             raise PackageError("manifest.json is not a JSON object")
         manifest = parse_manifest(data, "manifest.json")
-        digest = hashlib.sha256()
-        with archive.open(prefix + MODEL_FILE) as model:
-            while block := model.read(1 << 20):
-                digest.update(block)
-        if digest.hexdigest() != manifest.sha256:
-            raise PackageError("model.onnx does not match the manifest's sha256; re-export it")
+        for name, expected in {MODEL_FILE: manifest.sha256, **manifest.files}.items():
+            if prefix + name not in names:
+                raise PackageError(f"zip holds no {name}, which the manifest lists")
+            digest = hashlib.sha256()
+            with archive.open(prefix + name) as member:
+                while block := member.read(1 << 20):
+                    digest.update(block)
+            if digest.hexdigest() != expected:
+                raise PackageError(f"{name} does not match the manifest's sha256; re-export it")
     return manifest.model_dump(mode="json")

@@ -24,11 +24,15 @@ from lensbox.tasks import Task, get_task
 class Engine:
     """Runs one model package. Build it with :meth:`open`; the constructor takes a session."""
 
-    def __init__(self, package: ModelPackage, session: Any, task: Task) -> None:
+    def __init__(
+        self, package: ModelPackage, session: Any, task: Task, state: Any = None
+    ) -> None:
         self.package = package
         self.manifest = package.manifest
         self.session = session
         self.task = task
+        # Per-stream task state (an activity model's window); replicas share it.
+        self.state = state if state is not None else task.new_state(package)
         self.input_name = self.manifest.input.name
         self.output_names = [o.name for o in self.manifest.outputs]
 
@@ -44,7 +48,10 @@ class Engine:
     def replica(self, threads: int) -> Engine:
         """Another session on the same (already verified) package, for a parallel worker."""
         engine = Engine(
-            self.package, _session(self.package, threads, str(self.package.root)), self.task
+            self.package,
+            _session(self.package, threads, str(self.package.root)),
+            self.task,
+            self.state,
         )
         engine.warm_up()
         return engine
@@ -63,7 +70,7 @@ class Engine:
         package = ModelPackage(
             self.package.root, self.manifest.model_copy(update={"task_params": merged})
         )
-        return Engine(package, self.session, self.task)
+        return Engine(package, self.session, self.task, self.state)
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         return list(self.session.run(self.output_names, {self.input_name: batch}))
@@ -127,7 +134,9 @@ class Engine:
         """Decode raw outputs for ``frame`` into a Result; split from :meth:`run` so a
         pipeline can decode on another thread while the next frame is inferred."""
         started = time.perf_counter()
-        payload = self.task.decode(outputs, self.manifest, (frame.height, frame.width))[0]
+        payload = self.task.decode_frame(
+            outputs, self.manifest, (frame.height, frame.width), self.state
+        )
         timings = {**timings_ms, "postprocess": (time.perf_counter() - started) * 1000}
         return Result(
             frame_index=frame.index,

@@ -11,5 +11,7 @@ from lensbox.tasks._base import Task, get_task, register_task, task_names
 # Importing a task module registers it.
 from lensbox.tasks import classify as _classify  # noqa: F401  isort: skip
 from lensbox.tasks import detect as _detect  # noqa: F401  isort: skip
+from lensbox.tasks import segment as _segment  # noqa: F401  isort: skip
+from lensbox.tasks import activity as _activity  # noqa: F401  isort: skip
 
 __all__ = ["Task", "get_task", "register_task", "task_names"]

@@ -11,7 +11,8 @@ import numpy as np
 from lensbox.errors import LensboxError
 
 if TYPE_CHECKING:
-    from lensbox.manifest import ModelManifest
+    from lensbox.manifest import ModelManifest, ModelPackage
+    from lensbox.runtime.engine import Engine
 
 _REGISTRY: dict[str, Task] = {}
 
@@ -28,6 +29,27 @@ class Task(ABC):
     ) -> list[dict[str, Any]]:
         """Raw model outputs for a batch -> one JSON-ready payload per image."""
 
+    def new_state(self, package: ModelPackage) -> Any:
+        """State a task keeps between the frames of one stream (None: every frame stands
+        alone). The engine makes one per model and shares it with its replicas."""
+        return None
+
+    def decode_frame(
+        self,
+        outputs: list[np.ndarray],
+        manifest: ModelManifest,
+        frame_size: tuple[int, int],
+        state: Any,
+    ) -> dict[str, Any]:
+        """One frame of a stream, in frame order: per-frame tasks just decode it."""
+        return self.decode(outputs, manifest, frame_size)[0]
+
+    def predict_file(self, engine: Engine, path: Path) -> dict[str, Any]:
+        """``lensbox predict`` on one file: an image for most tasks (a clip for activity)."""
+        from lensbox.data.images import load_rgb
+
+        return engine.predict([load_rgb(path)])[0]
+
     @abstractmethod
     def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: ModelManifest) -> None:
         """Draw a payload onto a BGR frame in place (the project stream)."""
@@ -41,8 +63,14 @@ class Task(ABC):
         """Validate a dataset folder in this task's format; returns a report with to_dict()."""
 
     @abstractmethod
-    def train(self, root: Path, out: Path, options: dict[str, Any]) -> Any:
+    def train(
+        self, root: Path, out: Path, options: dict[str, Any], progress: Any = None
+    ) -> Any:
         """Train a model package from a dataset folder (needs the train extra)."""
+
+    def train_option_names(self) -> set[str]:
+        """The options ``train`` accepts, so the CLI can refuse one that does not apply."""
+        return set()
 
     @abstractmethod
     def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:

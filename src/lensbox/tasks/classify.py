@@ -105,10 +105,19 @@ class ClassifyTask(Task):
 
         return scan_imagefolder(root)
 
-    def train(self, root: Path, out: Path, options: dict[str, Any]) -> Any:
+    def train(
+        self, root: Path, out: Path, options: dict[str, Any], progress: Any = None
+    ) -> Any:
         from lensbox.train.classify import ClassifyOptions, train_classifier
 
-        return train_classifier(root, out, ClassifyOptions(**options))
+        return train_classifier(root, out, ClassifyOptions(**options), progress)
+
+    def train_option_names(self) -> set[str]:
+        from dataclasses import fields
+
+        from lensbox.train.classify import ClassifyOptions
+
+        return {f.name for f in fields(ClassifyOptions)}
 
     def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:
         from lensbox.evaluation import evaluate_classifier

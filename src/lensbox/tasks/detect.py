@@ -291,10 +291,19 @@ class DetectTask(Task):
 
         return scan_detection(root)
 
-    def train(self, root: Path, out: Path, options: dict[str, Any]) -> Any:
+    def train(
+        self, root: Path, out: Path, options: dict[str, Any], progress: Any = None
+    ) -> Any:
         from lensbox.train.detect import DetectOptions, train_detector
 
-        return train_detector(root, out, DetectOptions(**options))
+        return train_detector(root, out, DetectOptions(**options), progress)
+
+    def train_option_names(self) -> set[str]:
+        from dataclasses import fields
+
+        from lensbox.train.detect import DetectOptions
+
+        return {f.name for f in fields(DetectOptions)}
 
     def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:
         from lensbox.evaluation import evaluate_detector

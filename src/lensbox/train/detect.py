@@ -503,13 +503,9 @@ def train_detector(
         progress.advance()
     seconds = time.perf_counter() - started
     provenance["train_seconds"] = round(seconds, 1)
-    from lensbox._atomic import atomic_write_json, atomic_write_text
-    from lensbox.manifest import MANIFEST_FILE
-    from lensbox.train.report import render_report
+    from lensbox.train.packaging import rewrite_metrics
 
-    final = package.manifest.model_copy(update={"metrics": metrics, "provenance": provenance})
-    atomic_write_json(out_dir / MANIFEST_FILE, final.model_dump(mode="json"))
-    atomic_write_text(out_dir / "report.html", render_report(final, history))
+    rewrite_metrics(out_dir, package.manifest, metrics, provenance, history)
     progress.message(
         f"saved {out_dir} (map50 {metrics.get('map50', 'n/a')} on {held_name or 'no held-out set'}, "
         f"parity {package.manifest.parity.max_abs_diff if package.manifest.parity else 'n/a'}, {seconds:.0f}s)"
