@@ -140,25 +140,30 @@ def write_segmentation(root: Path, n: int = 12, seed: int = 0, size=(128, 96), c
 
 
 def write_clip(path: Path, moving: bool, seed: int, frames: int = 16, size=(128, 96), fps: float = 10.0) -> Path:
+    """A white square on a dark, slightly noisy floor that bounces to and fro, or stays put."""
     import cv2
 
     rng = np.random.default_rng(seed)
     width, height = size
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     assert writer.isOpened()
-    x, y = int(rng.integers(0, width // 2)), int(rng.integers(10, height - 40))
-    step = int(rng.integers(5, 8)) if moving else 0
+    floor = rng.integers(20, 50, size=(height, width, 3), dtype=np.uint8)
+    span = width - 30
+    x, y = int(rng.integers(0, span)), int(rng.integers(10, height - 40))
+    step = int(rng.choice([-1, 1]) * rng.integers(6, 9)) if moving else 0
     for _ in range(frames):
-        frame = rng.integers(20, 50, size=(height, width, 3), dtype=np.uint8)
-        left = x % (width - 30)
-        frame[y : y + 30, left : left + 30] = 235
+        noise = rng.integers(-3, 4, size=floor.shape)
+        frame = np.clip(floor.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        frame[y : y + 30, x : x + 30] = 235
         writer.write(frame)
+        if not 0 <= x + step <= span:
+            step = -step  # bounce off the edge, never jump
         x += step
     writer.release()
     return path
 
 
-def write_activity(root: Path, per_label: int = 4, seed: int = 0) -> Path:
+def write_activity(root: Path, per_label: int = 6, seed: int = 0) -> Path:
     for label, moving in (("moving", True), ("still", False)):
         (root / label).mkdir(parents=True, exist_ok=True)
         for k in range(per_label):

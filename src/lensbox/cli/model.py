@@ -14,7 +14,7 @@ app = typer.Typer(help="Model packages.", no_args_is_help=True)
 @app.command("import")
 def import_model(
     onnx_file: Path = typer.Argument(..., help="The ONNX model to wrap."),
-    task: str = typer.Option("classify", "--task"),
+    task: str = typer.Option("classify", "--task", help="classify, detect or segment."),
     labels: Path = typer.Option(..., "--labels", help="Text file, one label per line."),
     input_size: str = typer.Option(..., "--input-size", help="N or HxW, e.g. 224."),
     scale: float = typer.Option(
@@ -25,23 +25,25 @@ def import_model(
     color: str = typer.Option("rgb", "--color", help="rgb or bgr channel order."),
     resize: str = typer.Option("stretch", "--resize", help="stretch or center-crop."),
     out: Path = typer.Option(..., "--out", help="Folder to write the package to."),
+    boxes_normalized: bool = typer.Option(
+        False, "--boxes-normalized", help="detect: post-NMS boxes are 0..1, not input pixels."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Wrap a classification ONNX model into a package with its preprocessing."""
+    """Wrap an ONNX model (classify, detect, segment) into a package with its preprocessing."""
     from lensbox.errors import PackageError
-    from lensbox.export.importer import import_classifier
-
-    if task != "classify":
-        raise PackageError(f"--task {task}: importing is available for classify models only so far")
+    from lensbox.export.importer import import_model
     if color not in ("rgb", "bgr"):
         raise PackageError(f"--color {color!r}: use rgb or bgr")
     if resize not in ("stretch", "center-crop"):
         raise PackageError(f"--resize {resize!r}: use stretch or center-crop")
-    package = import_classifier(
+    package = import_model(
         onnx_file,
         labels,
         out,
         input_size,
+        task=task,
+        boxes_normalized=boxes_normalized,
         scale=scale,
         mean=mean,
         std=std,

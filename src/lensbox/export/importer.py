@@ -1,5 +1,9 @@
-"""Wrap a foreign classification ONNX model into a lensbox package (as DeepLens imported
-external models). Needs only onnxruntime: importing a model never needs torch.
+"""Wrap a foreign ONNX model into a lensbox package (as DeepLens imported external models).
+Needs only onnxruntime: importing a model never needs torch.
+
+Classification takes one scores output; detection an Ultralytics-style ``(1, 4 + C, A)``
+output or post-NMS boxes/scores/classes outputs; segmentation ``(N, C, H, W)`` scores.
+Activity recognition has no standard ONNX form, so it is refused with that reason.
 """
 
 from __future__ import annotations
@@ -54,19 +58,27 @@ def parse_size(text: str) -> tuple[int, int]:
     return numbers[0], numbers[1]
 
 
-def import_classifier(
+def import_model(
     onnx_path: Path,
     labels_path: Path,
     out: Path,
     input_size: str,
+    task: str = "classify",
     scale: float = 1.0 / 255.0,
     mean: str = "0,0,0",
     std: str = "1,1,1",
     color: str = "rgb",
     resize: str = "stretch",
     name: str | None = None,
+    boxes_normalized: bool = False,
 ) -> ModelPackage:
+    """Check a foreign ONNX file against the task's standard output form, then package it."""
     ort = require("onnxruntime", extra="runtime")
+    if task not in _OUTPUTS:
+        raise PackageError(
+            f"--task {task}: importing needs a standard output format; supported: "
+            f"{', '.join(sorted(_OUTPUTS))} (activity models have none)"
+        )
     if not onnx_path.is_file():
         raise PackageError(f"{onnx_path}: no such ONNX file")
     labels = read_labels(labels_path)
@@ -79,7 +91,7 @@ def import_classifier(
     inputs = session.get_inputs()
     if len(inputs) != 1:
         raise PackageError(
-            f"{onnx_path}: has {len(inputs)} inputs; a classifier takes one image tensor"
+            f"{onnx_path}: has {len(inputs)} inputs; lensbox feeds one image tensor"
         )
     tensor = inputs[0]
     shape = list(tensor.shape)
@@ -104,40 +116,94 @@ def import_classifier(
         std=parse_triplet(std, "--std"),
         resize=resize,  # type: ignore[arg-type]
     )
-    output = session.get_outputs()[0]
     probe = np.zeros(
         (1, 3, height, width) if layout == "NCHW" else (1, height, width, 3), np.float32
     )
+    names = [o.name for o in session.get_outputs()]
     try:
-        values = np.asarray(session.run([output.name], {tensor.name: probe})[0])
+        values = [np.asarray(v) for v in session.run(names, {tensor.name: probe})]
     except Exception as exc:
         raise PackageError(f"{onnx_path}: a test inference failed: {exc}") from None
-    scores = values.reshape(values.shape[0], -1)
+    outputs, task_params = _OUTPUTS[task](onnx_path, labels_path, names, values, labels)
+    if task == "detect":
+        task_params["normalized"] = boxes_normalized
+    manifest = ModelManifest(
+        name=name or out.name,
+        task=task,
+        labels=labels,
+        input=spec,
+        outputs=outputs,
+        sha256="0" * 64,
+        provenance=_provenance(onnx_path, data),
+        task_params=task_params,
+    )
+    return write_package(out, data, manifest)
+
+
+def _classify_outputs(
+    path: Path, labels_path: Path, names: list[str], values: list[np.ndarray], labels: list[str]
+) -> tuple[list[OutputSpec], dict[str, Any]]:
+    scores = values[0].reshape(values[0].shape[0], -1)
     if scores.shape[1] != len(labels):
         raise PackageError(
-            f"{onnx_path}: output {output.name} has {scores.shape[1]} classes but "
+            f"{path}: output {names[0]} has {scores.shape[1]} classes but "
             f"{labels_path} has {len(labels)} labels; they must match"
         )
     is_probability = bool(
         np.all(scores >= 0) and np.all(scores <= 1) and np.allclose(scores.sum(1), 1, atol=1e-3)
     )
-    manifest = ModelManifest(
-        name=name or out.name,
-        task="classify",
-        labels=labels,
-        input=spec,
-        outputs=[
-            OutputSpec(
-                name=output.name,
-                kind="probabilities" if is_probability else "logits",
-                decode="none" if is_probability else "softmax",
-            )
-        ],
-        sha256="0" * 64,
-        provenance=_provenance(onnx_path, data),
-        task_params={"top_k": min(3, len(labels))},
+    output = OutputSpec(
+        name=names[0],
+        kind="probabilities" if is_probability else "logits",
+        decode="none" if is_probability else "softmax",
     )
-    return write_package(out, data, manifest)
+    return [output], {"top_k": min(3, len(labels))}
+
+
+def _detect_outputs(
+    path: Path, labels_path: Path, names: list[str], values: list[np.ndarray], labels: list[str]
+) -> tuple[list[OutputSpec], dict[str, Any]]:
+    """Ultralytics-style ``(1, 4 + C, A)`` raw output, or post-NMS boxes/scores/classes."""
+    params: dict[str, Any] = {"score_threshold": 0.3, "nms_iou": 0.6, "max_detections": 100}
+    if len(values) == 1 and values[0].ndim == 3:
+        rows = values[0].shape[1:]
+        if len(labels) + 4 in rows:
+            return [OutputSpec(name=names[0], kind="raw", decode="yolov8")], params
+        raise PackageError(
+            f"{path}: output {names[0]} has shape {list(values[0].shape)}; a YOLOv8-style "
+            f"output needs 4 + {len(labels)} rows (one per label in {labels_path})"
+        )
+    if len(values) >= 3:
+        def pick(*keys: str) -> str:
+            for name in names:
+                if any(k in name.lower() for k in keys):
+                    return name
+            raise PackageError(
+                f"{path}: outputs {names}: cannot tell which holds the {keys[0]}; name them "
+                "boxes, scores and classes"
+            )
+
+        chosen = [pick("box"), pick("score", "conf"), pick("class", "label")]
+        return [OutputSpec(name=n, kind=k, decode="boxes") for n, k in zip(chosen, ("boxes", "scores", "classes"), strict=True)], params
+    raise PackageError(
+        f"{path}: outputs {names} are not a standard detection format (one (1, 4+C, A) tensor, "
+        "or boxes + scores + classes)"
+    )
+
+
+def _segment_outputs(
+    path: Path, labels_path: Path, names: list[str], values: list[np.ndarray], labels: list[str]
+) -> tuple[list[OutputSpec], dict[str, Any]]:
+    first = values[0]
+    if first.ndim != 4 or first.shape[1] != len(labels):
+        raise PackageError(
+            f"{path}: output {names[0]} has shape {list(first.shape)}; segmentation needs "
+            f"(N, {len(labels)}, H, W) scores, one channel per label in {labels_path}"
+        )
+    return [OutputSpec(name=names[0], kind="logits", decode="argmax")], {"include_mask": False}
+
+
+_OUTPUTS = {"classify": _classify_outputs, "detect": _detect_outputs, "segment": _segment_outputs}
 
 
 def _provenance(path: Path, data: bytes) -> dict[str, Any]:

@@ -86,9 +86,11 @@ def _centernet(
     return boxes, scores, classes
 
 
-def _yolov8(outputs: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    raw = outputs[0][0]  # (4 + C, A)
-    if raw.shape[0] > raw.shape[1]:
+def _yolov8(
+    outputs: list[np.ndarray], k: int, n_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    raw = outputs[0][0]  # (4 + C, A), or (A, 4 + C) from some exporters
+    if raw.shape[0] != 4 + n_classes and raw.shape[1] == 4 + n_classes:
         raw = raw.T
     class_scores = raw[4:]
     classes = class_scores.argmax(axis=0)
@@ -125,7 +127,7 @@ def decode_detections(
     input_hw = (manifest.input.height, manifest.input.width)
     style = manifest.outputs[0].decode
     if style == "yolov8":
-        boxes, scores, classes = _yolov8(outputs, max_det)
+        boxes, scores, classes = _yolov8(outputs, max_det, len(manifest.labels))
     elif style == "boxes":
         boxes, scores, classes = _post_nms(outputs, input_hw, bool(params.get("normalized")))
     else:
@@ -152,7 +154,12 @@ def decode_detections(
     counts: dict[str, int] = {}
     for det in detections:
         counts[det["label"]] = counts.get(det["label"], 0) + 1
-    return {"detections": detections, "counts": counts, "n_detections": len(detections)}
+    return {
+        "detections": detections,
+        "counts": counts,
+        "n_detections": len(detections),
+        "frame_size": [width, height],
+    }
 
 
 def _colour(index: int) -> tuple[int, int, int]:

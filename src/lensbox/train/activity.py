@@ -89,14 +89,20 @@ def build_head(num_classes: int, hidden: int) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.project = nn.Sequential(nn.Dropout(0.2), nn.Linear(EMBEDDING, hidden), nn.ReLU())
-            self.classify = nn.Sequential(nn.Dropout(0.3), nn.Linear(hidden * 3, num_classes))
+            self.motion = nn.Sequential(nn.Dropout(0.2), nn.Linear(EMBEDDING, hidden), nn.ReLU())
+            self.classify = nn.Sequential(nn.Dropout(0.3), nn.Linear(hidden * 3 + 1, num_classes))
 
         def forward(self, window: Any) -> Any:
-            h = self.project(window)  # (N, T, hidden)
+            h = self.project(window)  # (N, T, hidden): what is in view
             mean = h.mean(dim=1)
             spread = ((h - mean.unsqueeze(1)) ** 2).mean(dim=1).add(1e-6).sqrt()
-            change = (h[:, 1:] - h[:, :-1]).abs().mean(dim=1)
-            return self.classify(torch.cat([mean, spread, change], dim=1))
+            change = window[:, 1:] - window[:, :-1]  # how the raw embedding moves
+            motion = self.motion(change.abs().mean(dim=1))
+            # Motion energy relative to the scene's own scale: one number, hard to overfit.
+            energy = torch.log(
+                change.pow(2).mean(dim=(1, 2)).add(1e-6) / window.pow(2).mean(dim=(1, 2)).add(1e-6)
+            ).unsqueeze(1)
+            return self.classify(torch.cat([mean, spread, motion, energy], dim=1))
 
     return TemporalHead()
 

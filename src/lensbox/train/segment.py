@@ -265,9 +265,11 @@ def train_segmenter(
         scheduler.load_state_dict(resumed["scheduler"])
         history, start_epoch = resumed["history"], resumed["epoch"] + 1
 
+    crop_spec = spec.model_copy(update={"height": crop, "width": crop})
+
     def make_batch(indices: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         views = [_augment(*pairs[int(i)], crop, rng) for i in indices]
-        return np.stack([to_tensor(v, spec) for v, _ in views]), np.stack([m for _, m in views])
+        return np.stack([to_tensor(v, crop_spec) for v, _ in views]), np.stack([m for _, m in views])
 
     model.to(memory_format=torch.channels_last)
     progress.stage("train segmenter", max(0, options.epochs - start_epoch + 1))
