@@ -29,6 +29,7 @@ test: setup
 bench: setup
 	$(PY) benchmarks/train_classify.py
 	$(PY) benchmarks/runtime_pipeline.py
+	$(PY) benchmarks/train_tasks.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -48,18 +48,25 @@ def bare_model_fps(package: Path, frames: list[np.ndarray], seconds: float = 6.0
     return n / (time.perf_counter() - start)
 
 
-def pipeline_fps(package: Path, work: Path, frames: int, watch: bool) -> dict[str, float]:
+def pipeline_fps(
+    package: Path,
+    work: Path,
+    frames: int,
+    watch: bool,
+    video: Path = VIDEO,
+    template: str | None = "trash-sorter",
+) -> dict[str, float]:
     from lensbox.projects import init_project
     from lensbox.runtime.device import Device, DeviceOptions
 
-    project = work / "project"
-    if not project.exists():
-        init_project("trash-sorter", project)
+    project = work / f"project-{template}"
+    if template and not project.exists():
+        init_project(template, project)
     port = 18080 + int(watch)
     options = DeviceOptions(
         model=package,
-        source=str(VIDEO),
-        function=project / "function.py",
+        source=str(video),
+        function=project / "function.py" if template else None,
         results=work / "r.jsonl",
         port=port,
         max_frames=frames,
@@ -90,49 +97,55 @@ def main() -> int:
     if not VIDEO.is_file():
         print(f"skipped: {VIDEO} is absent (real videos ship as ../shared)", file=sys.stderr)
         return 0
-    import cv2
-
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         package = model_package(work)
-        capture = cv2.VideoCapture(str(VIDEO))
-        frames = []
-        while len(frames) < 64:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(frame)
-        capture.release()
-        # Interleaved rounds: this machine is noisy, so each pipeline run is compared with the
-        # bare model measured right before it, and the median ratio is reported.
-        rounds = []
-        for _ in range(3):
-            bare = bare_model_fps(package, frames, seconds=4.0)
-            watched = pipeline_fps(package, work, 1200, watch=True)
-            quiet = pipeline_fps(package, work, 1200, watch=False)
-            rounds.append(
-                {
-                    "bare_model_fps": round(bare, 1),
-                    "pipeline_watched_fps": watched["fps"],
-                    "pipeline_quiet_fps": quiet["fps"],
-                    "watched_vs_bare": round(watched["fps"] / bare, 3),
-                    "quiet_vs_bare": round(quiet["fps"] / bare, 3),
-                }
-            )
-    result = {
-        "benchmark": "runtime_pipeline",
-        "video": str(VIDEO),
-        "model": str(package),
-        "setup": "--all-frames, JSONL sink + trash-sorter function; watched = a client on both "
-        "MJPEG streams",
-        "pipeline_watched_vs_bare_median": float(np.median([r["watched_vs_bare"] for r in rounds])),
-        "pipeline_quiet_vs_bare_median": float(np.median([r["quiet_vs_bare"] for r in rounds])),
-        "rounds": rounds,
-    }
+        result = compare(package, work, VIDEO, "trash-sorter", frames=1200)
     (RESULTS / "runtime_pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0
+
+
+def compare(
+    package: Path, work: Path, video: Path, template: str | None, frames: int, rounds: int = 3
+) -> dict:
+    """Median pipeline/bare ratios over interleaved rounds: this machine is noisy, so each
+    pipeline run is compared with the bare model measured right before it."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    sample = []
+    while len(sample) < 64:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        sample.append(frame)
+    capture.release()
+    measured = []
+    for _ in range(rounds):
+        bare = bare_model_fps(package, sample, seconds=4.0)
+        watched = pipeline_fps(package, work, frames, watch=True, video=video, template=template)
+        quiet = pipeline_fps(package, work, frames, watch=False, video=video, template=template)
+        measured.append(
+            {
+                "bare_model_fps": round(bare, 1),
+                "pipeline_watched_fps": watched["fps"],
+                "pipeline_quiet_fps": quiet["fps"],
+                "watched_vs_bare": round(watched["fps"] / bare, 3),
+                "quiet_vs_bare": round(quiet["fps"] / bare, 3),
+            }
+        )
+    return {
+        "benchmark": "runtime_pipeline",
+        "video": str(video),
+        "model": str(package),
+        "setup": f"--all-frames, JSONL sink + {template or 'no'} function; watched = a client "
+        "on both MJPEG streams",
+        "pipeline_watched_vs_bare_median": float(np.median([r["watched_vs_bare"] for r in measured])),
+        "pipeline_quiet_vs_bare_median": float(np.median([r["quiet_vs_bare"] for r in measured])),
+        "rounds": measured,
+    }
 
 
 if __name__ == "__main__":

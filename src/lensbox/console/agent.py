@@ -163,7 +163,10 @@ class Agent:
                 function = None
                 if function_path is not None:
                     function = InferenceFunction.load(
-                        function_path, engine.manifest.labels, engine.name
+                        function_path,
+                        engine.manifest.labels,
+                        engine.name,
+                        task=engine.manifest.task,
                     )
                 self.device.pipeline.swap_engine(engine)
                 self.device.pipeline.swap_function(function)

@@ -66,7 +66,9 @@ class Device:
         self.realtime = realtime
         function = None
         if options.function is not None:
-            function = InferenceFunction.load(options.function, engine.manifest.labels, engine.name)
+            function = InferenceFunction.load(
+                options.function, engine.manifest.labels, engine.name, task=engine.manifest.task
+            )
         sinks: list[Sink] = []
         try:
             if options.results is not None:

@@ -61,6 +61,7 @@ class InferenceFunction:
         labels: list[str],
         model_name: str,
         config: dict[str, Any] | None = None,
+        task: str | None = None,
     ) -> InferenceFunction:
         """Load ``process`` (and ``draw``) from a .py file or a project folder.
 
@@ -71,12 +72,18 @@ class InferenceFunction:
             target = target / project_function_name(target)
         if not target.is_file():
             raise FunctionError(f"{target}: no such inference function file")
-        if config is None:
-            config = (
-                load_project(target.parent).get("config", {})
-                if (target.parent / PROJECT_FILE).is_file()
-                else {}
+        project = (
+            load_project(target.parent) if (target.parent / PROJECT_FILE).is_file() else {}
+        )
+        made_for = project.get("task")
+        if task and made_for and made_for != task:
+            raise FunctionError(
+                f"{target.parent}: project {project.get('name', '')!r} is made for {made_for} "
+                f"models but this model is a {task} model; start a project for its task with "
+                "lensbox project init"
             )
+        if config is None:
+            config = project.get("config", {})
         name = f"lensbox_user_function_{abs(hash(str(target.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, target)
         if spec is None or spec.loader is None:
