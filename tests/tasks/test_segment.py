@@ -85,7 +85,9 @@ def test_decode_reports_fractions_and_overlays_the_frame() -> None:
     task = SegmentTask()
     payload = task.decode([logits], manifest, (40, 80))[0]
     assert payload["class_fractions"] == {"ground": 0.75, "sky": 0.25}
-    assert payload["mask_png"] and payload["_mask"].shape == (40, 80)
+    assert payload["_mask"].shape == (4, 4)  # drawn at frame size only when watched
+    png = cv2.imdecode(np.frombuffer(__import__("base64").b64decode(payload["mask_png"]), np.uint8), 0)
+    assert png.shape == (40, 80) and set(np.unique(png)) == {0, 1}
     image = np.zeros((40, 80, 3), np.uint8)
     task.draw(image, payload, manifest)
     assert image[5, 40, 0] > 100 and image[35, 40, 1] > 100  # BGR: sky blue on top, green below

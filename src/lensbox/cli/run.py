@@ -56,6 +56,10 @@ def run(
     loop: bool = typer.Option(False, "--loop", help="Replay a file or folder when it ends."),
     print_results: bool = typer.Option(False, "--print", help="Print every result on stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print the final statistics as JSON."),
+    settings: list[str] = typer.Option(
+        [], "--set", help="Override a decoding parameter: score_threshold=0.4 (detect), "
+        "include_mask=true (segment), top_k=5 (classify). Repeatable."
+    ),
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Log connections and reconnections."
     ),
@@ -77,12 +81,31 @@ def run(
         stats=stats,
         realtime=realtime,
         loop=loop,
+        task_params=parse_settings(settings),
     )
 
     def show(message: object) -> None:
         print(getattr(message, "text", ""), flush=True)
 
     serve_until_done(Device.build(options, on_result=show if print_results else None), as_json)
+
+
+def parse_settings(settings: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as JSON (numbers, true/false) or else as text."""
+    import json
+
+    from lensbox.errors import LensboxError
+
+    parsed: dict[str, Any] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise LensboxError(f"--set {item!r}: expected KEY=VALUE, e.g. score_threshold=0.4")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = value
+    return parsed
 
 
 def serve_until_done(device: Any, as_json: bool) -> None:

@@ -43,6 +43,7 @@ class DeviceOptions:
     realtime: bool | None = None  # None: the source kind decides
     loop: bool = False
     stream_fps: float = 15.0
+    task_params: dict[str, Any] = field(default_factory=dict)  # decoding overrides
     extra_sinks: list[Sink] = field(default_factory=list)
 
 
@@ -107,6 +108,8 @@ class Device:
         cls, options: DeviceOptions, on_result: Callable[[Message], None] | None = None
     ) -> Device:
         engine = Engine.open(options.model)
+        if options.task_params:
+            engine = engine.with_task_params(**options.task_params)
         source = open_source(options.source)
         if not source.live:
             # A file or folder that cannot be read is the user's error, reported before start.
