@@ -142,7 +142,9 @@ def compare(
         "model": str(package),
         "setup": f"--all-frames, JSONL sink + {template or 'no'} function; watched = a client "
         "on both MJPEG streams",
-        "pipeline_watched_vs_bare_median": float(np.median([r["watched_vs_bare"] for r in measured])),
+        "pipeline_watched_vs_bare_median": float(
+            np.median([r["watched_vs_bare"] for r in measured])
+        ),
         "pipeline_quiet_vs_bare_median": float(np.median([r["quiet_vs_bare"] for r in measured])),
         "rounds": measured,
     }

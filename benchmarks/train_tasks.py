@@ -70,7 +70,9 @@ def _ratio(model: Path, video: Path, template: str) -> dict:
 def detect() -> dict:
     model = RESULTS / "raccoon-detector"
     data = DATA / "detection" / "raccoon"
-    summary, wall, rss = _timed(["train", str(data), "--task", "detect", "--out", str(model), "--json"])
+    summary, wall, rss = _timed(
+        ["train", str(data), "--task", "detect", "--out", str(model), "--json"]
+    )
     scored = _evaluate(model, data, "--split", "test")
     return {
         "data": str(data),
@@ -80,7 +82,9 @@ def detect() -> dict:
         "map50_95": scored["map50_95"],
         "n_test_images": scored["n_images"],
         "parity_max_abs_diff": summary["parity_max_abs_diff"],
-        "runtime": _ratio(model, DATA / "videos" / "one-by-one-person-detection.mp4", "people-counter"),
+        "runtime": _ratio(
+            model, DATA / "videos" / "one-by-one-person-detection.mp4", "people-counter"
+        ),
     }
 
 
@@ -88,7 +92,17 @@ def segment() -> dict:
     model = RESULTS / "camvid-segmenter"
     data = DATA / "segmentation" / "camvid"
     summary, wall, rss = _timed(
-        ["train", str(data), "--task", "segment", "--ignore-index", "11", "--out", str(model), "--json"]
+        [
+            "train",
+            str(data),
+            "--task",
+            "segment",
+            "--ignore-index",
+            "11",
+            "--out",
+            str(model),
+            "--json",
+        ]
     )
     scored = _evaluate(model, data, "--split", "test", "--ignore-index", "11")
     return {
@@ -133,10 +147,22 @@ def activity() -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(clip)
         estimate_model = Path(tmp) / "model"
-        _timed(["train", str(split["train"]), "--task", "activity", "--out", str(estimate_model), "--json"])
+        _timed(
+            [
+                "train",
+                str(split["train"]),
+                "--task",
+                "activity",
+                "--out",
+                str(estimate_model),
+                "--json",
+            ]
+        )
         estimate = _evaluate(estimate_model, split["test"])
     model = RESULTS / "scenes-activity"
-    summary, wall, rss = _timed(["train", str(scenes), "--task", "activity", "--out", str(model), "--json"])
+    summary, wall, rss = _timed(
+        ["train", str(scenes), "--task", "activity", "--out", str(model), "--json"]
+    )
     return {
         "data": str(scenes),
         "train_seconds": round(wall, 1),

@@ -28,8 +28,10 @@ def detection_samples(n: int, seed: int = 0, size: tuple[int, int] = (160, 120))
             cls = (i + k) % 2
             w, h = int(rng.integers(28, 56)), int(rng.integers(24, 50))
             left_half = k == 0
-            x1 = int(rng.integers(2, width // 2 - w)) if left_half and width // 2 - w > 2 else int(
-                rng.integers(width // 2, width - w - 2)
+            x1 = (
+                int(rng.integers(2, width // 2 - w))
+                if left_half and width // 2 - w > 2
+                else int(rng.integers(width // 2, width - w - 2))
             )
             y1 = int(rng.integers(2, height - h - 2))
             image[y1 : y1 + h, x1 : x1 + w] = DET_BGR[DET_LABELS[cls]]
@@ -87,7 +89,9 @@ def write_coco(root: Path, samples, labels=DET_LABELS) -> Path:
     names = _write_images(root, samples)
     images, annotations = [], []
     for i, (name, (image, boxes, classes)) in enumerate(zip(names, samples, strict=True), 1):
-        images.append({"id": i, "file_name": name, "width": image.shape[1], "height": image.shape[0]})
+        images.append(
+            {"id": i, "file_name": name, "width": image.shape[1], "height": image.shape[0]}
+        )
         for b, c in zip(boxes, classes, strict=True):
             annotations.append(
                 {
@@ -106,10 +110,17 @@ def write_coco(root: Path, samples, labels=DET_LABELS) -> Path:
     return root
 
 
-SEG_CLASSES = [("sky", (70, 130, 230)), ("ground", (60, 160, 60)), ("box", (220, 30, 30)), ("void", (0, 0, 0))]
+SEG_CLASSES = [
+    ("sky", (70, 130, 230)),
+    ("ground", (60, 160, 60)),
+    ("box", (220, 30, 30)),
+    ("void", (0, 0, 0)),
+]
 
 
-def write_segmentation(root: Path, n: int = 12, seed: int = 0, size=(128, 96), colour_masks: bool = False) -> Path:
+def write_segmentation(
+    root: Path, n: int = 12, seed: int = 0, size=(128, 96), colour_masks: bool = False
+) -> Path:
     """images/ + masks/ + class_dict.csv: the horizon height and the red box vary per image;
     a 4-pixel void (index 3) border rims every mask."""
     import cv2
@@ -118,7 +129,9 @@ def write_segmentation(root: Path, n: int = 12, seed: int = 0, size=(128, 96), c
     width, height = size
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "masks").mkdir(parents=True, exist_ok=True)
-    rows = ["index,name,r,g,b"] + [f"{i},{n},{c[0]},{c[1]},{c[2]}" for i, (n, c) in enumerate(SEG_CLASSES)]
+    rows = ["index,name,r,g,b"] + [
+        f"{i},{n},{c[0]},{c[1]},{c[2]}" for i, (n, c) in enumerate(SEG_CLASSES)
+    ]
     (root / "class_dict.csv").write_text("\n".join(rows) + "\n")
     for i in range(n):
         horizon = int(rng.integers(height // 3, 2 * height // 3))
@@ -139,7 +152,9 @@ def write_segmentation(root: Path, n: int = 12, seed: int = 0, size=(128, 96), c
     return root
 
 
-def write_clip(path: Path, moving: bool, seed: int, frames: int = 16, size=(128, 96), fps: float = 10.0) -> Path:
+def write_clip(
+    path: Path, moving: bool, seed: int, frames: int = 16, size=(128, 96), fps: float = 10.0
+) -> Path:
     """A white square on a dark, slightly noisy floor that bounces to and fro, or stays put."""
     import cv2
 
@@ -167,5 +182,7 @@ def write_activity(root: Path, per_label: int = 6, seed: int = 0) -> Path:
     for label, moving in (("moving", True), ("still", False)):
         (root / label).mkdir(parents=True, exist_ok=True)
         for k in range(per_label):
-            write_clip(root / label / f"{label}{k}.mp4", moving, seed * 100 + k + (50 if moving else 0))
+            write_clip(
+                root / label / f"{label}{k}.mp4", moving, seed * 100 + k + (50 if moving else 0)
+            )
     return root

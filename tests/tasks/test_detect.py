@@ -34,9 +34,15 @@ def test_bad_annotation_files_get_one_line_each_and_the_rest_still_trains(tmp_pa
     ann = root / "annotations"
     box = "<object><name>red</name><bndbox><xmin>{}</xmin><ymin>{}</ymin><xmax>{}</xmax><ymax>{}</ymax></bndbox></object>"
     size = "<size><width>160</width><height>120</height></size>"
-    (ann / "img000.xml").write_text(f"<annotation><filename>img000.jpg</filename>{size}{box.format(100, 10, 300, 50)}</annotation>")
-    (ann / "img001.xml").write_text(f"<annotation><filename>img001.jpg</filename>{size}{box.format(40, 40, 40, 80)}</annotation>")
-    (ann / "img002.xml").write_text(f"<annotation><filename>gone.jpg</filename>{size}{box.format(1, 1, 20, 20)}</annotation>")
+    (ann / "img000.xml").write_text(
+        f"<annotation><filename>img000.jpg</filename>{size}{box.format(100, 10, 300, 50)}</annotation>"
+    )
+    (ann / "img001.xml").write_text(
+        f"<annotation><filename>img001.jpg</filename>{size}{box.format(40, 40, 40, 80)}</annotation>"
+    )
+    (ann / "img002.xml").write_text(
+        f"<annotation><filename>gone.jpg</filename>{size}{box.format(1, 1, 20, 20)}</annotation>"
+    )
     (ann / "img003.xml").write_text("<annotation><filename>img003.jpg</filen")
     (root / "classes.txt").write_text("red\nblue\n")
     (ann / "img004.xml").write_text(
@@ -77,8 +83,10 @@ def test_yolo_and_coco_errors_name_the_file(tmp_path: Path) -> None:
 
 
 def test_metrics_reward_exact_boxes_and_punish_misses() -> None:
-    truth = [(np.array([[10, 10, 50, 50]], np.float32), np.array([0])),
-             (np.array([[20, 20, 80, 60], [100, 10, 140, 40]], np.float32), np.array([0, 1]))]
+    truth = [
+        (np.array([[10, 10, 50, 50]], np.float32), np.array([0])),
+        (np.array([[20, 20, 80, 60], [100, 10, 140, 40]], np.float32), np.array([0, 1])),
+    ]
     perfect = [(b, np.ones(len(c), np.float32), c) for b, c in truth]
     assert detection_metrics(truth, perfect, DET_LABELS)["map50"] == pytest.approx(1.0)
     shifted = [(b + 12, s, c) for b, s, c in perfect]
@@ -91,9 +99,16 @@ def test_metrics_reward_exact_boxes_and_punish_misses() -> None:
 
 def _manifest(size: int = 64) -> ModelManifest:
     return ModelManifest(
-        name="t", task="detect", labels=DET_LABELS, input=InputSpec(height=size, width=size),
-        outputs=[OutputSpec(name="heatmap", decode="centernet"), OutputSpec(name="boxes", decode="centernet")],
-        sha256="0" * 64, task_params={"score_threshold": 0.3},
+        name="t",
+        task="detect",
+        labels=DET_LABELS,
+        input=InputSpec(height=size, width=size),
+        outputs=[
+            OutputSpec(name="heatmap", decode="centernet"),
+            OutputSpec(name="boxes", decode="centernet"),
+        ],
+        sha256="0" * 64,
+        task_params={"score_threshold": 0.3},
     )
 
 

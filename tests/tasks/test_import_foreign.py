@@ -44,8 +44,19 @@ def test_yolov8_style_detector_imports_and_predicts_frame_pixels(tmp_path: Path)
     (tmp_path / "m.onnx").write_bytes(_constant_model(raw))
     (tmp_path / "labels.txt").write_text("cat\ndog\n")
     out = tmp_path / "pkg"
-    proc = lensbox("model", "import", str(tmp_path / "m.onnx"), "--task", "detect", "--labels",
-                   str(tmp_path / "labels.txt"), "--input-size", "64", "--out", str(out))
+    proc = lensbox(
+        "model",
+        "import",
+        str(tmp_path / "m.onnx"),
+        "--task",
+        "detect",
+        "--labels",
+        str(tmp_path / "labels.txt"),
+        "--input-size",
+        "64",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     image = tmp_path / "big.png"
     cv2.imwrite(str(image), np.zeros((128, 256, 3), np.uint8))
@@ -60,8 +71,19 @@ def test_yolov8_style_detector_imports_and_predicts_frame_pixels(tmp_path: Path)
 def test_detector_with_wrong_class_count_is_refused(tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_bytes(_constant_model(np.zeros((1, 9, 5), np.float32)))
     (tmp_path / "labels.txt").write_text("cat\ndog\n")
-    proc = lensbox("model", "import", str(tmp_path / "m.onnx"), "--task", "detect", "--labels",
-                   str(tmp_path / "labels.txt"), "--input-size", "64", "--out", str(tmp_path / "p"))
+    proc = lensbox(
+        "model",
+        "import",
+        str(tmp_path / "m.onnx"),
+        "--task",
+        "detect",
+        "--labels",
+        str(tmp_path / "labels.txt"),
+        "--input-size",
+        "64",
+        "--out",
+        str(tmp_path / "p"),
+    )
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "needs 4 + 2 rows" in proc.stderr
 
@@ -72,8 +94,19 @@ def test_segmenter_imports_and_reports_fractions(tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_bytes(_constant_model(scores, output="out"))
     (tmp_path / "labels.txt").write_text("sky\nroad\n")
     out = tmp_path / "pkg"
-    proc = lensbox("model", "import", str(tmp_path / "m.onnx"), "--task", "segment", "--labels",
-                   str(tmp_path / "labels.txt"), "--input-size", "64", "--out", str(out))
+    proc = lensbox(
+        "model",
+        "import",
+        str(tmp_path / "m.onnx"),
+        "--task",
+        "segment",
+        "--labels",
+        str(tmp_path / "labels.txt"),
+        "--input-size",
+        "64",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     image = tmp_path / "i.png"
     cv2.imwrite(str(image), np.zeros((40, 80, 3), np.uint8))
@@ -87,6 +120,17 @@ def test_segmenter_imports_and_reports_fractions(tmp_path: Path) -> None:
 def test_activity_import_is_refused_with_the_reason(tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_bytes(_constant_model(np.zeros((1, 2), np.float32)))
     (tmp_path / "labels.txt").write_text("a\nb\n")
-    proc = lensbox("model", "import", str(tmp_path / "m.onnx"), "--task", "activity", "--labels",
-                   str(tmp_path / "labels.txt"), "--input-size", "64", "--out", str(tmp_path / "p"))
+    proc = lensbox(
+        "model",
+        "import",
+        str(tmp_path / "m.onnx"),
+        "--task",
+        "activity",
+        "--labels",
+        str(tmp_path / "labels.txt"),
+        "--input-size",
+        "64",
+        "--out",
+        str(tmp_path / "p"),
+    )
     assert proc.returncode == 1 and "standard output format" in proc.stderr

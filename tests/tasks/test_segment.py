@@ -53,12 +53,20 @@ def test_bad_masks_get_one_line_each(tmp_path: Path) -> None:
 def test_camvid_layout_keeps_its_splits(tmp_path: Path) -> None:
     root = tmp_path / "camvid"
     flat = write_segmentation(tmp_path / "flat", n=6)
-    for split, names in (("train", ["s000", "s001", "s002"]), ("val", ["s003"]), ("test", ["s004", "s005"])):
+    for split, names in (
+        ("train", ["s000", "s001", "s002"]),
+        ("val", ["s003"]),
+        ("test", ["s004", "s005"]),
+    ):
         (root / split).mkdir(parents=True)
         (root / f"{split}annot").mkdir()
         for name in names:
-            (root / split / f"{name}.png").write_bytes((flat / "images" / f"{name}.png").read_bytes())
-            (root / f"{split}annot" / f"{name}.png").write_bytes((flat / "masks" / f"{name}.png").read_bytes())
+            (root / split / f"{name}.png").write_bytes(
+                (flat / "images" / f"{name}.png").read_bytes()
+            )
+            (root / f"{split}annot" / f"{name}.png").write_bytes(
+                (flat / "masks" / f"{name}.png").read_bytes()
+            )
     (root / "class_dict.csv").write_text((flat / "class_dict.csv").read_text())
     report = scan_segmentation(root)
     assert report.splits == ["test", "train", "val"]
@@ -75,8 +83,12 @@ def test_miou_counts_every_class_that_occurs() -> None:
 
 def test_decode_reports_fractions_and_overlays_the_frame() -> None:
     manifest = ModelManifest(
-        name="t", task="segment", labels=["sky", "ground"], input=InputSpec(height=4, width=4),
-        outputs=[OutputSpec(name="logits", decode="argmax")], sha256="0" * 64,
+        name="t",
+        task="segment",
+        labels=["sky", "ground"],
+        input=InputSpec(height=4, width=4),
+        outputs=[OutputSpec(name="logits", decode="argmax")],
+        sha256="0" * 64,
         task_params={"colours": [[0, 0, 255], [0, 255, 0]], "include_mask": True},
     )
     logits = np.zeros((1, 2, 4, 4), np.float32)
@@ -86,11 +98,12 @@ def test_decode_reports_fractions_and_overlays_the_frame() -> None:
     payload = task.decode([logits], manifest, (40, 80))[0]
     assert payload["class_fractions"] == {"ground": 0.75, "sky": 0.25}
     assert payload["_mask"].shape == (4, 4)  # drawn at frame size only when watched
-    png = cv2.imdecode(np.frombuffer(__import__("base64").b64decode(payload["mask_png"]), np.uint8), 0)
+    png = cv2.imdecode(
+        np.frombuffer(__import__("base64").b64decode(payload["mask_png"]), np.uint8), 0
+    )
     assert png.shape == (40, 80) and set(np.unique(png)) == {0, 1}
     image = np.zeros((40, 80, 3), np.uint8)
     task.draw(image, payload, manifest)
     assert image[5, 40, 0] > 100 and image[35, 40, 1] > 100  # BGR: sky blue on top, green below
     result = Result(0, 0.0, "s", "segment", payload)
     assert "_mask" not in result.to_dict() and json.loads(result.to_json())["dominant"] == "ground"
-

@@ -42,7 +42,9 @@ def _result(index: int, payload: dict) -> Result:
 
 
 def test_people_counter_template_counts_a_crossing(tmp_path: Path) -> None:
-    assert {"people-counter", "road-watch", "activity-alert", "trash-sorter"} <= set(template_names())
+    assert {"people-counter", "road-watch", "activity-alert", "trash-sorter"} <= set(
+        template_names()
+    )
     init_project("people-counter", tmp_path / "pc")
     function = InferenceFunction.load(tmp_path / "pc" / "function.py", ["person"], "m")
     outputs = []
@@ -62,11 +64,17 @@ def test_road_watch_and_activity_alert_templates(tmp_path: Path) -> None:
     watch = InferenceFunction.load(tmp_path / "rw" / "function.py", ["Car", "Road"], "m")
     quiet = watch(_result(0, {"class_fractions": {"Road": 0.9, "Car": 0.1}}))
     busy = [watch(_result(i, {"class_fractions": {"Road": 0.5, "Car": 0.5}})) for i in range(1, 4)]
-    assert quiet["alert"] is False and [b["alert"] for b in busy] == [False, False, True]  # 3 frames in a row
+    assert quiet["alert"] is False and [b["alert"] for b in busy] == [
+        False,
+        False,
+        True,
+    ]  # 3 frames in a row
     init_project("activity-alert", tmp_path / "aa")
     alert = InferenceFunction.load(tmp_path / "aa" / "function.py", ["idle", "handling"], "m")
     labels = ["idle"] * 6 + ["handling"] * 8 + ["idle"] * 6
-    events = [alert(_result(i, {"label": l, "score": 0.9})) ["event"] for i, l in enumerate(labels)]
+    events = [
+        alert(_result(i, {"label": name, "score": 0.9}))["event"] for i, name in enumerate(labels)
+    ]
     happened = [e for e in events if e]
     assert happened[0] == {"event": "started", "activity": "handling"}
     assert happened[1]["event"] == "ended" and happened[1]["frames"] == 8

@@ -24,7 +24,9 @@ from tests.vision_data import (
 
 
 def _train(data: Path, out: Path, task: str, *extra: str) -> dict:
-    proc = lensbox("train", str(data), "--task", task, "--out", str(out), "--json", *extra, timeout=600)
+    proc = lensbox(
+        "train", str(data), "--task", task, "--out", str(out), "--json", *extra, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
@@ -36,7 +38,17 @@ def _evaluate(model: Path, data: Path) -> dict:
 
 
 def _run(model: Path, video: Path, results: Path) -> list[dict]:
-    proc = lensbox("run", str(model), "--source", str(video), "--port", "0", "--results", str(results), timeout=300)
+    proc = lensbox(
+        "run",
+        str(model),
+        "--source",
+        str(video),
+        "--port",
+        "0",
+        "--results",
+        str(results),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return [json.loads(line) for line in results.read_text().splitlines()]
 
@@ -47,7 +59,10 @@ def _check_package(model: Path, task: str) -> None:
     assert manifest.task == task
     assert manifest.parity is not None and manifest.parity.passed
     assert manifest.parity.max_abs_diff < 1e-4
-    assert manifest.provenance["pretrained_weights"] == "torchvision MobileNet_V2_Weights.IMAGENET1K_V1"
+    assert (
+        manifest.provenance["pretrained_weights"]
+        == "torchvision MobileNet_V2_Weights.IMAGENET1K_V1"
+    )
     assert (model / "report.html").is_file()
 
 
@@ -78,7 +93,10 @@ def test_detector_trains_evaluates_and_runs(detector: Path, tmp_path: Path) -> N
     docs = _run(detector, video, tmp_path / "r.jsonl")
     found = [d for d in docs if d["counts"].get("red")]
     assert len(found) >= 16, [d["counts"] for d in docs]
-    centres = [np.mean([b["box"][0] + b["box"][2] for b in d["detections"] if b["label"] == "red"]) / 2 for d in found]
+    centres = [
+        np.mean([b["box"][0] + b["box"][2] for b in d["detections"] if b["label"] == "red"]) / 2
+        for d in found
+    ]
     assert centres[-1] - centres[0] > 100  # it follows the rectangle to the right
     for d in found:
         x1, y1, x2, y2 = next(b["box"] for b in d["detections"] if b["label"] == "red")
@@ -90,7 +108,17 @@ def test_detector_trains_evaluates_and_runs(detector: Path, tmp_path: Path) -> N
 def segmenter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("segment")
     data = write_segmentation(root / "data", n=16)
-    _train(data, root / "model", "segment", "--epochs", "8", "--image-size", "128", "--ignore-index", "3")
+    _train(
+        data,
+        root / "model",
+        "segment",
+        "--epochs",
+        "8",
+        "--image-size",
+        "128",
+        "--ignore-index",
+        "3",
+    )
     return root / "model"
 
 
@@ -120,7 +148,9 @@ def test_segmenter_trains_evaluates_and_runs(segmenter: Path, tmp_path: Path) ->
 def recogniser(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("activity")
     data = write_activity(root / "data")
-    summary = _train(data, root / "model", "activity", "--epochs", "40", "--image-size", "96", "--window", "8")
+    summary = _train(
+        data, root / "model", "activity", "--epochs", "40", "--image-size", "96", "--window", "8"
+    )
     assert summary["labels"] == ["moving", "still"]
     return root / "model"
 

@@ -14,11 +14,14 @@ app = typer.Typer(help="Inspect and validate datasets.", no_args_is_help=True)
 @app.command("check")
 def check(
     directory: Path = typer.Argument(
-        ..., help="A dataset: ImageFolder (classify), VOC/YOLO/COCO (detect), images+masks "
-        "(segment) or clip folders (activity)."
+        ...,
+        help="A dataset: ImageFolder (classify), VOC/YOLO/COCO (detect), images+masks "
+        "(segment) or clip folders (activity).",
     ),
     task: str = typer.Option(
-        "auto", "--task", help="auto (guess from the layout), classify, detect, segment or activity."
+        "auto",
+        "--task",
+        help="auto (guess from the layout), classify, detect, segment or activity.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
@@ -42,7 +45,9 @@ def check(
                 for inner, count in list(value.items())[:40]:
                     say(f"  {key} {inner:<24} {count}")
             elif isinstance(value, list):
-                say(f"  {key}: {', '.join(map(str, value[:20]))}{' ...' if len(value) > 20 else ''}")
+                say(
+                    f"  {key}: {', '.join(map(str, value[:20]))}{' ...' if len(value) > 20 else ''}"
+                )
             else:
                 say(f"  {key}: {value}")
         say(f"{len(report.problems)} problem(s)")

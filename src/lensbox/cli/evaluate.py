@@ -14,12 +14,15 @@ def evaluate(
     model: Path = typer.Argument(..., help="Model package folder or .zip."),
     directory: Path = typer.Argument(..., help="Labelled data in the task's format."),
     split: str | None = typer.Option(
-        None, "--split", help="detect/segment: the split to score (default: test where the "
-        "data has one, else all)."
+        None,
+        "--split",
+        help="detect/segment: the split to score (default: test where the data has one, else all).",
     ),
     ignore_index: int | None = typer.Option(
-        None, "--ignore-index", help="segment: mask value left out of the metrics (default: "
-        "the one the model was trained with)."
+        None,
+        "--ignore-index",
+        help="segment: mask value left out of the metrics (default: "
+        "the one the model was trained with).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:

@@ -33,6 +33,7 @@ def import_model(
     """Wrap an ONNX model (classify, detect, segment) into a package with its preprocessing."""
     from lensbox.errors import PackageError
     from lensbox.export.importer import import_model
+
     if color not in ("rgb", "bgr"):
         raise PackageError(f"--color {color!r}: use rgb or bgr")
     if resize not in ("stretch", "center-crop"):

@@ -57,8 +57,10 @@ def run(
     print_results: bool = typer.Option(False, "--print", help="Print every result on stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print the final statistics as JSON."),
     settings: list[str] = typer.Option(
-        [], "--set", help="Override a decoding parameter: score_threshold=0.4 (detect), "
-        "include_mask=true (segment), top_k=5 (classify). Repeatable."
+        [],
+        "--set",
+        help="Override a decoding parameter: score_threshold=0.4 (detect), "
+        "include_mask=true (segment), top_k=5 (classify). Repeatable.",
     ),
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Log connections and reconnections."

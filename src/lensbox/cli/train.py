@@ -28,24 +28,29 @@ def train(
     task: str = typer.Option("classify", "--task", help="classify, detect, segment or activity."),
     out: Path = typer.Option(..., "--out", help="Folder to write the model package to."),
     epochs: int | None = typer.Option(
-        None, "--epochs", help="Training epochs (default per task: classify 12, detect 36, "
-        "segment 40, activity 60)."
+        None,
+        "--epochs",
+        help="Training epochs (default per task: classify 12, detect 36, segment 40, activity 60).",
     ),
     image_size: int | None = typer.Option(
-        None, "--image-size", help="Input size in pixels (classify 224, detect 320, segment "
-        "480 wide, activity 224)."
+        None,
+        "--image-size",
+        help="Input size in pixels (classify 224, detect 320, segment 480 wide, activity 224).",
     ),
     batch_size: int | None = typer.Option(None, "--batch-size"),
     val_fraction: float | None = typer.Option(
         None, "--val-fraction", help="Validation share held out of the training data."
     ),
     split: str | None = typer.Option(
-        None, "--split", help="Dataset split(s) to train on where the data defines them "
-        "(detect: train; segment: train,val); 'all' for everything."
+        None,
+        "--split",
+        help="Dataset split(s) to train on where the data defines them "
+        "(detect: train; segment: train,val); 'all' for everything.",
     ),
     ignore_index: int | None = typer.Option(
-        None, "--ignore-index", help="segment: mask value of a void class, left out of the "
-        "loss and the metrics."
+        None,
+        "--ignore-index",
+        help="segment: mask value of a void class, left out of the loss and the metrics.",
     ),
     window: int | None = typer.Option(
         None, "--window", help="activity: frames in the sliding window (default 16)."

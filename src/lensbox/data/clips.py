@@ -63,7 +63,9 @@ class ClipReport:
         }
 
 
-def read_frames(path: str | Path, size: tuple[int, int] | None = None, step: int = 1) -> list[np.ndarray]:
+def read_frames(
+    path: str | Path, size: tuple[int, int] | None = None, step: int = 1
+) -> list[np.ndarray]:
     """Every ``step``-th frame of a clip, RGB, optionally resized to ``size`` (w, h)."""
     cv2 = require("cv2", extra="runtime")
     capture = cv2.VideoCapture(str(path))
@@ -89,7 +91,9 @@ def _probe(path: Path, label: int, min_frames: int) -> Clip | FileProblem:
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
-            return FileProblem(path, "unreadable", f"{path}: not a video OpenCV can open; re-encode it (H.264 MP4)")
+            return FileProblem(
+                path, "unreadable", f"{path}: not a video OpenCV can open; re-encode it (H.264 MP4)"
+            )
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         frames = 0
         while capture.grab():
@@ -97,29 +101,47 @@ def _probe(path: Path, label: int, min_frames: int) -> Clip | FileProblem:
     finally:
         capture.release()
     if frames == 0:
-        return FileProblem(path, "unreadable", f"{path}: holds no decodable frame; re-encode or remove it")
+        return FileProblem(
+            path, "unreadable", f"{path}: holds no decodable frame; re-encode or remove it"
+        )
     if frames < min_frames:
-        return FileProblem(path, "too_short", f"{path}: {frames} frame(s), fewer than {min_frames}; use a longer clip")
+        return FileProblem(
+            path,
+            "too_short",
+            f"{path}: {frames} frame(s), fewer than {min_frames}; use a longer clip",
+        )
     return Clip(path, label, frames, fps)
 
 
 def scan_clips(root: str | Path, min_frames: int = 2) -> ClipReport:
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: no such folder; pass a folder with one subfolder of clips per label")
+        raise DataError(
+            f"{root}: no such folder; pass a folder with one subfolder of clips per label"
+        )
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     labelled: list[tuple[Path, int]] = []
     labels: list[str] = []
     problems: list[FileProblem] = []
     for folder in folders:
-        videos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+        videos = sorted(
+            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
+        )
         if not videos:
             continue  # e.g. a folder of nested datasets: not a label
         labels.append(folder.name)
         labelled += [(v, len(labels) - 1) for v in videos]
-        for stray in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() not in VIDEO_EXTENSIONS):
+        for stray in sorted(
+            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() not in VIDEO_EXTENSIONS
+        ):
             if not stray.name.startswith("."):
-                problems.append(FileProblem(stray, "stray_file", f"{stray}: not a video clip; move it out of the dataset"))
+                problems.append(
+                    FileProblem(
+                        stray,
+                        "stray_file",
+                        f"{stray}: not a video clip; move it out of the dataset",
+                    )
+                )
     report = ClipReport(root, labels, [], problems)
     with ThreadPoolExecutor(max_workers=4) as pool:
         for outcome in pool.map(lambda item: _probe(item[0], item[1], min_frames), labelled):
@@ -130,7 +152,9 @@ def scan_clips(root: str | Path, min_frames: int = 2) -> ClipReport:
     if not labels:
         report.errors.append("no label folders with video clips (MP4/AVI/MKV) found")
     elif len(labels) < 2:
-        report.errors.append(f"only one label ({labels[0]}); activity recognition needs at least two")
+        report.errors.append(
+            f"only one label ({labels[0]}); activity recognition needs at least two"
+        )
     elif not report.clips:
         report.errors.append("no readable clips (see the problems above)")
     return report

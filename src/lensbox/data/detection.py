@@ -237,8 +237,10 @@ def _read_voc(root: Path) -> tuple[list[str], list[_Entry], list[FileProblem]]:
         try:
             tree = ET.parse(xml_path).getroot()
             filename = (tree.findtext("filename") or "").strip()
-            image = root / "images" / filename if filename else _find_image(
-                root / "images", xml_path.stem
+            image = (
+                root / "images" / filename
+                if filename
+                else _find_image(root / "images", xml_path.stem)
             )
             size = None
             if tree.find("size") is not None:
@@ -252,14 +254,20 @@ def _read_voc(root: Path) -> tuple[list[str], list[_Entry], list[FileProblem]]:
                 box = obj.find("bndbox")
                 if not name or box is None:
                     raise _Bad(f"object {number} has no <name> or <bndbox>")
-                coords = tuple(float(box.findtext(k) or "nan") for k in ("xmin", "ymin", "xmax", "ymax"))
+                coords = tuple(
+                    float(box.findtext(k) or "nan") for k in ("xmin", "ymin", "xmax", "ymax")
+                )
                 if any(np.isnan(coords)):
                     raise _Bad(f"object {number} lacks one of xmin/ymin/xmax/ymax")
                 objects.append((name, coords))
             parsed.append((xml_path, image, objects, size))
         except ET.ParseError as exc:
             problems.append(
-                FileProblem(xml_path, "bad_annotation", f"{xml_path}: not valid XML ({exc}); fix or delete it")
+                FileProblem(
+                    xml_path,
+                    "bad_annotation",
+                    f"{xml_path}: not valid XML ({exc}); fix or delete it",
+                )
             )
         except (_Bad, ValueError) as exc:
             problems.append(FileProblem(xml_path, "bad_annotation", f"{xml_path}: {exc}"))
@@ -299,7 +307,9 @@ def _read_yolo(root: Path) -> tuple[list[str], list[_Entry], list[FileProblem]]:
     problems: list[FileProblem] = []
     entries = []
     images_root = root / "images"
-    label_files = {p.relative_to(root / "labels").with_suffix(""): p for p in (root / "labels").rglob("*.txt")}
+    label_files = {
+        p.relative_to(root / "labels").with_suffix(""): p for p in (root / "labels").rglob("*.txt")
+    }
     image_files = {
         p.relative_to(images_root).with_suffix(""): p
         for p in images_root.rglob("*")
@@ -315,13 +325,19 @@ def _read_yolo(root: Path) -> tuple[list[str], list[_Entry], list[FileProblem]]:
                     continue
                 fields = line.split()
                 if len(fields) != 5:
-                    raise _Bad(f"line {number} has {len(fields)} fields; expected 'class cx cy w h'")
+                    raise _Bad(
+                        f"line {number} has {len(fields)} fields; expected 'class cx cy w h'"
+                    )
                 cls = int(fields[0])
                 cx, cy, w, h = (float(v) for v in fields[1:])
                 if not 0 <= cls < len(labels):
-                    raise _Bad(f"line {number}: unknown class {cls} (classes.txt has {len(labels)})")
+                    raise _Bad(
+                        f"line {number}: unknown class {cls} (classes.txt has {len(labels)})"
+                    )
                 if not all(-1e-3 <= v <= 1.001 for v in (cx, cy, w, h)):
-                    raise _Bad(f"line {number}: values must be normalised to 0..1, got {line.strip()!r}")
+                    raise _Bad(
+                        f"line {number}: values must be normalised to 0..1, got {line.strip()!r}"
+                    )
                 boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
                 classes.append(cls)
         except _Bad as exc:
@@ -362,13 +378,18 @@ def _read_coco(root: Path) -> tuple[list[str], list[_Entry], list[FileProblem]]:
         image_id = int(ann.get("image_id", -1))
         if image_id not in images:
             problems.append(
-                FileProblem(path, "bad_annotation", f"{path}: annotation {ann.get('id')} refers to "
-                            f"image_id {image_id}, which is not in images; fix or delete it")
+                FileProblem(
+                    path,
+                    "bad_annotation",
+                    f"{path}: annotation {ann.get('id')} refers to "
+                    f"image_id {image_id}, which is not in images; fix or delete it",
+                )
             )
             continue
         if int(ann.get("category_id", -1)) not in index_of:
             bad_images.setdefault(
-                image_id, f"annotation {ann.get('id')}: unknown category_id {ann.get('category_id')}"
+                image_id,
+                f"annotation {ann.get('id')}: unknown category_id {ann.get('category_id')}",
             )
             continue
         per_image[image_id].append(ann)
@@ -376,7 +397,9 @@ def _read_coco(root: Path) -> tuple[list[str], list[_Entry], list[FileProblem]]:
     for image_id, info in sorted(images.items()):
         where = Path(f"{path}#{info.get('file_name', image_id)}")
         if image_id in bad_images:
-            problems.append(FileProblem(where, "bad_annotation", f"{where}: {bad_images[image_id]}"))
+            problems.append(
+                FileProblem(where, "bad_annotation", f"{where}: {bad_images[image_id]}")
+            )
             continue
         boxes = []
         for ann in per_image[image_id]:

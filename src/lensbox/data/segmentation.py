@@ -62,7 +62,9 @@ class SegmentationReport:
         wanted = [s for s in splits.split(",") if s]
         unknown = [s for s in wanted if s not in self.splits]
         if unknown and len(unknown) == len(wanted):
-            raise DataError(f"{self.root}: no split {unknown[0]!r} (it has {self.splits}); use --split all")
+            raise DataError(
+                f"{self.root}: no split {unknown[0]!r} (it has {self.splits}); use --split all"
+            )
         return [s for s in self.samples if s.split in wanted]
 
     def raise_if_unusable(self) -> None:
@@ -95,7 +97,7 @@ class SegmentationReport:
 def read_classes(root: Path) -> tuple[list[str], list[tuple[int, int, int]] | None]:
     table = root / "class_dict.csv"
     if table.is_file():
-        rows = []
+        rows: list[tuple[int, str, tuple[int, int, int]]] = []
         with open(table, newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
                 try:
@@ -148,7 +150,9 @@ def read_mask(path: Path, colours: list[tuple[int, int, int]] | None) -> np.ndar
     Colours not in the table become 255 (so validation can name them)."""
     with Image.open(path) as opened:
         if opened.mode in ("L", "P", "I", "I;16"):
-            return np.asarray(opened if opened.mode in ("L", "P") else opened.convert("I")).astype(np.uint8)
+            return np.asarray(opened if opened.mode in ("L", "P") else opened.convert("I")).astype(
+                np.uint8
+            )
         rgb = np.asarray(opened.convert("RGB"))
     if colours is None:
         raise ValueError("is an RGB mask but there is no class_dict.csv to map its colours")
@@ -160,35 +164,51 @@ def read_mask(path: Path, colours: list[tuple[int, int, int]] | None) -> np.ndar
 
 
 def _check_pair(
-    sample: SegmentationSample, n_classes: int, colours: list[tuple[int, int, int]] | None,
+    sample: SegmentationSample,
+    n_classes: int,
+    colours: list[tuple[int, int, int]] | None,
     ignore_index: int | None,
 ) -> FileProblem | np.ndarray:
     if not sample.mask.is_file():
-        return FileProblem(sample.image, "missing_mask", f"{sample.image}: no mask {sample.mask.name}; add it or remove the image")
+        return FileProblem(
+            sample.image,
+            "missing_mask",
+            f"{sample.image}: no mask {sample.mask.name}; add it or remove the image",
+        )
     try:
         with Image.open(sample.image) as photo:
             photo.load()
             size = photo.size
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        return FileProblem(sample.image, "unreadable", f"{sample.image}: cannot be decoded ({exc}); replace it")
+        return FileProblem(
+            sample.image, "unreadable", f"{sample.image}: cannot be decoded ({exc}); replace it"
+        )
     try:
         mask = read_mask(sample.mask, colours)
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        return FileProblem(sample.mask, "bad_mask", f"{sample.mask}: cannot be decoded ({exc}); replace it")
+        return FileProblem(
+            sample.mask, "bad_mask", f"{sample.mask}: cannot be decoded ({exc}); replace it"
+        )
     except ValueError as exc:
         return FileProblem(sample.mask, "bad_mask", f"{sample.mask}: {exc}")
     if (mask.shape[1], mask.shape[0]) != size:
         return FileProblem(
-            sample.mask, "bad_mask",
+            sample.mask,
+            "bad_mask",
             f"{sample.mask}: is {mask.shape[1]}x{mask.shape[0]} but its image is {size[0]}x{size[1]}; "
             "masks must match their image",
         )
     counts = np.bincount(mask.reshape(-1), minlength=256)
     bad = [int(v) for v in np.nonzero(counts[n_classes:])[0] + n_classes if v != ignore_index]
     if bad:
-        what = "a colour not in class_dict.csv" if bad == [255] and colours else f"class index {bad[0]}"
+        what = (
+            "a colour not in class_dict.csv"
+            if bad == [255] and colours
+            else f"class index {bad[0]}"
+        )
         return FileProblem(
-            sample.mask, "bad_mask",
+            sample.mask,
+            "bad_mask",
             f"{sample.mask}: holds {what} but there are only {n_classes} classes; fix the mask "
             "or the class list",
         )

@@ -90,9 +90,7 @@ def import_model(
         raise PackageError(f"{onnx_path}: onnxruntime cannot load it: {exc}") from None
     inputs = session.get_inputs()
     if len(inputs) != 1:
-        raise PackageError(
-            f"{onnx_path}: has {len(inputs)} inputs; lensbox feeds one image tensor"
-        )
+        raise PackageError(f"{onnx_path}: has {len(inputs)} inputs; lensbox feeds one image tensor")
     tensor = inputs[0]
     shape = list(tensor.shape)
     if len(shape) != 4:
@@ -174,6 +172,7 @@ def _detect_outputs(
             f"output needs 4 + {len(labels)} rows (one per label in {labels_path})"
         )
     if len(values) >= 3:
+
         def pick(*keys: str) -> str:
             for name in names:
                 if any(k in name.lower() for k in keys):
@@ -184,7 +183,10 @@ def _detect_outputs(
             )
 
         chosen = [pick("box"), pick("score", "conf"), pick("class", "label")]
-        return [OutputSpec(name=n, kind=k, decode="boxes") for n, k in zip(chosen, ("boxes", "scores", "classes"), strict=True)], params
+        return [
+            OutputSpec(name=n, kind=k, decode="boxes")
+            for n, k in zip(chosen, ("boxes", "scores", "classes"), strict=True)
+        ], params
     raise PackageError(
         f"{path}: outputs {names} are not a standard detection format (one (1, 4+C, A) tensor, "
         "or boxes + scores + classes)"

@@ -24,9 +24,7 @@ from lensbox.tasks import Task, get_task
 class Engine:
     """Runs one model package. Build it with :meth:`open`; the constructor takes a session."""
 
-    def __init__(
-        self, package: ModelPackage, session: Any, task: Task, state: Any = None
-    ) -> None:
+    def __init__(self, package: ModelPackage, session: Any, task: Task, state: Any = None) -> None:
         self.package = package
         self.manifest = package.manifest
         self.session = session

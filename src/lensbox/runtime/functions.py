@@ -72,9 +72,7 @@ class InferenceFunction:
             target = target / project_function_name(target)
         if not target.is_file():
             raise FunctionError(f"{target}: no such inference function file")
-        project = (
-            load_project(target.parent) if (target.parent / PROJECT_FILE).is_file() else {}
-        )
+        project = load_project(target.parent) if (target.parent / PROJECT_FILE).is_file() else {}
         made_for = project.get("task")
         if task and made_for and made_for != task:
             raise FunctionError(

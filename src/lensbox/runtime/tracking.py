@@ -109,7 +109,7 @@ class IouTracker:
                     iou[gi, ci] = 0.0
         pairs = []
         while iou.size and iou.max() >= self.iou_threshold:
-            gi, ci = np.unravel_index(int(np.argmax(iou)), iou.shape)
+            gi, ci = (int(v) for v in np.unravel_index(int(np.argmax(iou)), iou.shape))
             pairs.append((group[gi], candidates[ci]))
             iou[gi, :] = 0.0
             iou[:, ci] = 0.0

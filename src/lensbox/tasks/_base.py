@@ -63,9 +63,7 @@ class Task(ABC):
         """Validate a dataset folder in this task's format; returns a report with to_dict()."""
 
     @abstractmethod
-    def train(
-        self, root: Path, out: Path, options: dict[str, Any], progress: Any = None
-    ) -> Any:
+    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
         """Train a model package from a dataset folder (needs the train extra)."""
 
     def train_option_names(self) -> set[str]:

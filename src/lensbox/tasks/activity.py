@@ -54,7 +54,9 @@ def open_head(package: Any) -> ActivityState:
     ort = require("onnxruntime", extra="runtime")
     path = Path(package.root) / HEAD_FILE
     if not path.is_file():
-        raise PackageError(f"{package.root}: an activity package needs {HEAD_FILE} beside model.onnx")
+        raise PackageError(
+            f"{package.root}: an activity package needs {HEAD_FILE} beside model.onnx"
+        )
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.log_severity_level = 3
@@ -98,7 +100,11 @@ def classify_clip(engine: Any, frames: list[np.ndarray]) -> dict[str, Any]:
     embeddings = embed_frames(engine, frames)
     windows = windows_of(embeddings, state.size, max(1, state.size // 4))
     probabilities = state.classify(windows).mean(axis=0)
-    return {**ranked(probabilities, engine.manifest.labels), "n_frames": len(frames), "n_windows": len(windows)}
+    return {
+        **ranked(probabilities, engine.manifest.labels),
+        "n_frames": len(frames),
+        "n_windows": len(windows),
+    }
 
 
 class ActivityTask(Task):
@@ -151,22 +157,31 @@ class ActivityTask(Task):
             import cv2
 
             cv2.rectangle(image, (10, y), (10 + int(bar_w * score), y + 8), (60, 200, 60), -1)
-            cv2.putText(image, name, (16 + bar_w, y + 9), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.putText(
+                image,
+                name,
+                (16 + bar_w, y + 9),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.4,
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
             y += 16
 
     def summary(self, payload: dict[str, Any]) -> str:
         if payload.get("label") is None:
             return "no activity (a single frame)"
-        return ", ".join(f"{k} {v:.3f}" for k, v in sorted(payload["scores"].items(), key=lambda kv: -kv[1])[:3])
+        return ", ".join(
+            f"{k} {v:.3f}" for k, v in sorted(payload["scores"].items(), key=lambda kv: -kv[1])[:3]
+        )
 
     def check_data(self, root: Path) -> Any:
         from lensbox.data.clips import scan_clips
 
         return scan_clips(root)
 
-    def train(
-        self, root: Path, out: Path, options: dict[str, Any], progress: Any = None
-    ) -> Any:
+    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
         from lensbox.train.activity import ActivityOptions, train_activity
 
         return train_activity(root, out, ActivityOptions(**options), progress)

@@ -105,9 +105,7 @@ class ClassifyTask(Task):
 
         return scan_imagefolder(root)
 
-    def train(
-        self, root: Path, out: Path, options: dict[str, Any], progress: Any = None
-    ) -> Any:
+    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
         from lensbox.train.classify import ClassifyOptions, train_classifier
 
         return train_classifier(root, out, ClassifyOptions(**options), progress)

@@ -71,7 +71,7 @@ def _centernet(
     outputs: list[np.ndarray], input_hw: tuple[int, int], k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     heatmap, distances = outputs[0][0], outputs[1][0]
-    n_classes, height, width = heatmap.shape
+    _, height, width = heatmap.shape
     flat = peaks(heatmap).reshape(-1)
     k = min(k, flat.size)
     top = np.argpartition(-flat, k - 1)[:k]
@@ -153,7 +153,8 @@ def decode_detections(
     ]
     counts: dict[str, int] = {}
     for det in detections:
-        counts[det["label"]] = counts.get(det["label"], 0) + 1
+        name = str(det["label"])
+        counts[name] = counts.get(name, 0) + 1
     return {
         "detections": detections,
         "counts": counts,
@@ -186,7 +187,9 @@ def detection_metrics(
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    images, annotations, detections = [], [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    detections: list[dict[str, Any]] = []
     for image_id, ((gt_boxes, gt_classes), (boxes, scores, classes)) in enumerate(
         zip(ground_truth, predictions, strict=True), start=1
     ):
@@ -239,7 +242,11 @@ def detection_metrics(
     precision = evaluator.eval["precision"]  # [IoU, recall, class, area, maxDets]
 
     def ap(cls: int | None, iou_index: int | None) -> float:
-        p = precision[:, :, :, 0, -1] if iou_index is None else precision[iou_index : iou_index + 1, :, :, 0, -1]
+        p = (
+            precision[:, :, :, 0, -1]
+            if iou_index is None
+            else precision[iou_index : iou_index + 1, :, :, 0, -1]
+        )
         p = p if cls is None else p[:, :, cls : cls + 1]
         valid = p[p > -1]
         return float(valid.mean()) if valid.size else 0.0
@@ -275,7 +282,7 @@ class DetectTask(Task):
 
         thickness = max(2, round(min(image.shape[:2]) / 240))
         for det in payload["detections"]:
-            x1, y1, x2, y2 = (int(round(v)) for v in det["box"])
+            x1, y1, x2, y2 = (round(v) for v in det["box"])
             colour = _colour(det["class_index"])
             cv2.rectangle(image, (x1, y1), (x2, y2), colour, thickness)
             text = f"{det['label']} {det['score']:.2f}"
@@ -298,9 +305,7 @@ class DetectTask(Task):
 
         return scan_detection(root)
 
-    def train(
-        self, root: Path, out: Path, options: dict[str, Any], progress: Any = None
-    ) -> Any:
+    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
         from lensbox.train.detect import DetectOptions, train_detector
 
         return train_detector(root, out, DetectOptions(**options), progress)

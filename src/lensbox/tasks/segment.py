@@ -28,7 +28,10 @@ def palette(manifest: Any) -> np.ndarray:
         rgb = np.array(colours[:n], dtype=np.uint8)
     else:
         rgb = np.array(
-            [[int(v * 255) for v in colorsys.hsv_to_rgb((i * 0.618034) % 1, 0.8, 0.95)] for i in range(n)],
+            [
+                [int(v * 255) for v in colorsys.hsv_to_rgb((i * 0.618034) % 1, 0.8, 0.95)]
+                for i in range(n)
+            ],
             dtype=np.uint8,
         ).reshape(-1, 3)
     return np.ascontiguousarray(rgb[:, ::-1])
@@ -64,7 +67,9 @@ def decode_segmentation(
     classes = label_map(outputs[0][0])
     counts = np.bincount(classes.reshape(-1), minlength=len(labels))[: len(labels)]
     total = max(1, int(counts.sum()))
-    fractions = {labels[i]: round(float(counts[i]) / total, 4) for i in np.argsort(-counts) if counts[i]}
+    fractions = {
+        labels[i]: round(float(counts[i]) / total, 4) for i in np.argsort(-counts) if counts[i]
+    }
     height, width = frame_size
     payload: dict[str, Any] = {
         "class_fractions": fractions,
@@ -83,7 +88,7 @@ def segmentation_metrics(confusion: np.ndarray, labels: list[str]) -> dict[str, 
     """mIoU over classes that occur (in truth or prediction), per-class IoU, pixel accuracy."""
     true_positive = np.diag(confusion).astype(np.float64)
     union = confusion.sum(0) + confusion.sum(1) - true_positive
-    per_class = {}
+    per_class: dict[str, float | None] = {}
     ious = []
     for i, label in enumerate(labels):
         if union[i] > 0:
@@ -135,9 +140,7 @@ class SegmentTask(Task):
 
         return scan_segmentation(root)
 
-    def train(
-        self, root: Path, out: Path, options: dict[str, Any], progress: Any = None
-    ) -> Any:
+    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
         from lensbox.train.segment import SegmentOptions, train_segmenter
 
         return train_segmenter(root, out, SegmentOptions(**options), progress)

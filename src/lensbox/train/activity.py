@@ -117,9 +117,14 @@ def _embed_clips(
         frames = read_frames(clip.path)
         batch = np.stack([to_tensor(f, spec) for f in frames])
         mirrored = np.ascontiguousarray(batch[:, :, :, ::-1])
-        plain = np.concatenate([session.run(None, {"input": batch[i : i + 32]})[0] for i in range(0, len(batch), 32)])
+        plain = np.concatenate(
+            [session.run(None, {"input": batch[i : i + 32]})[0] for i in range(0, len(batch), 32)]
+        )
         flipped = np.concatenate(
-            [session.run(None, {"input": mirrored[i : i + 32]})[0] for i in range(0, len(batch), 32)]
+            [
+                session.run(None, {"input": mirrored[i : i + 32]})[0]
+                for i in range(0, len(batch), 32)
+            ]
         )
         out.append((plain.reshape(len(frames), -1), flipped.reshape(len(frames), -1)))
         progress.advance()
@@ -160,7 +165,9 @@ def train_activity(
     backbone_bytes = export_onnx(embedder, example, output_names=("embedding",))
     session_options = ort.SessionOptions()
     session_options.intra_op_num_threads = options.workers
-    backbone = ort.InferenceSession(backbone_bytes, session_options, providers=["CPUExecutionProvider"])
+    backbone = ort.InferenceSession(
+        backbone_bytes, session_options, providers=["CPUExecutionProvider"]
+    )
     embedded = _embed_clips(report, backbone, spec, progress)
 
     labels_all = [c.label for c in report.clips]
@@ -195,7 +202,9 @@ def train_activity(
             # Feature noise: the windows of one clip are near-copies, so jitter them a little.
             batch = x[idx] + 0.05 * torch.randn_like(x[idx]) * x[idx].std()
             logits = head(batch)
-            loss = torch.nn.functional.cross_entropy(logits, y[idx], weight=weights, label_smoothing=0.1)
+            loss = torch.nn.functional.cross_entropy(
+                logits, y[idx], weight=weights, label_smoothing=0.1
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -230,12 +239,20 @@ def train_activity(
         "seed": options.seed,
     }
     package = export_package(
-        model=embedder, out=out_dir, task="activity", labels=report.labels, spec=spec,
+        model=embedder,
+        out=out_dir,
+        task="activity",
+        labels=report.labels,
+        spec=spec,
         outputs=[OutputSpec(name="embedding", kind="embedding", decode="window")],
-        probe=probe, metrics={}, provenance=provenance,
+        probe=probe,
+        metrics={},
+        provenance=provenance,
         task_params={"window": options.window, "fps_trained": _typical_fps(report)},
-        history=history, progress=progress,
-        extra_files={HEAD_FILE: head_bytes}, extra_parity=head_parity,
+        history=history,
+        progress=progress,
+        extra_files={HEAD_FILE: head_bytes},
+        extra_parity=head_parity,
     )
     metrics: dict[str, Any] = {}
     if val_idx:
@@ -244,7 +261,9 @@ def train_activity(
 
         engine = Engine.open(out_dir)
         predicted = [
-            engine.manifest.labels.index(classify_clip(engine, read_frames(report.clips[i].path))["label"])
+            engine.manifest.labels.index(
+                classify_clip(engine, read_frames(report.clips[i].path))["label"]
+            )
             for i in val_idx
         ]
         evaluated = classification_metrics(

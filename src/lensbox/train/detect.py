@@ -103,8 +103,12 @@ def build_detector(num_classes: int) -> Any:
             self.lat5 = nn.Conv2d(320, width, 1)
             self.lat4 = nn.Conv2d(96, width, 1)
             self.lat3 = nn.Conv2d(32, width, 1)
-            self.smooth4 = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True))
-            self.smooth3 = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True))
+            self.smooth4 = nn.Sequential(
+                nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)
+            )
+            self.smooth3 = nn.Sequential(
+                nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)
+            )
             # Prior 0.01 for every class at start: focal-loss training is unstable without it.
             self.heatmap = head(width, num_classes, bias=-math.log(99.0))
             self.distances = head(width, 4, bias=-2.0)
@@ -149,11 +153,15 @@ def _load(sample: DetectionSample, max_side: int) -> _Loaded:
     height, width = rgb.shape[:2]
     scale = min(1.0, max_side / max(height, width))
     if scale < 1.0:
-        rgb = cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(
+            rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+        )
     return _Loaded(rgb, sample.boxes * scale, sample.classes)
 
 
-def _augment(item: _Loaded, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _augment(
+    item: _Loaded, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random crop (keeping boxes whose centre stays in), flip, colour jitter, resize."""
     cv2 = require("cv2", extra="runtime")
     image, boxes, classes = item.image, item.boxes.copy(), item.classes.copy()
@@ -166,8 +174,10 @@ def _augment(item: _Loaded, size: int, rng: np.random.Generator) -> tuple[np.nda
             top = int(rng.integers(0, height - ch + 1))
             centres = (boxes[:, :2] + boxes[:, 2:]) / 2
             inside = (
-                (centres[:, 0] > left) & (centres[:, 0] < left + cw)
-                & (centres[:, 1] > top) & (centres[:, 1] < top + ch)
+                (centres[:, 0] > left)
+                & (centres[:, 0] < left + cw)
+                & (centres[:, 1] > top)
+                & (centres[:, 1] < top + ch)
             )
             if len(boxes) and not inside.any():
                 continue
@@ -217,8 +227,10 @@ def build_targets(
         c = int(classes[k])
         heat[c] = np.maximum(heat[c], g)
         inside = (
-            (centres[None, :] >= x1) & (centres[None, :] <= x2)
-            & (centres[:, None] >= y1) & (centres[:, None] <= y2)
+            (centres[None, :] >= x1)
+            & (centres[None, :] <= x2)
+            & (centres[:, None] >= y1)
+            & (centres[:, None] <= y2)
         )
         region = (g > 0.05) & inside
         region[row, col] = True
@@ -273,7 +285,11 @@ def _freeze_batchnorm(module: Any) -> None:
 
 
 def _batch(
-    items: list[_Loaded], indices: np.ndarray, size: int, spec: InputSpec, num_classes: int,
+    items: list[_Loaded],
+    indices: np.ndarray,
+    size: int,
+    spec: InputSpec,
+    num_classes: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     images, heats, boxes, weights = [], [], [], []
@@ -288,7 +304,10 @@ def _batch(
 
 
 def predict_boxes(
-    session: Any, spec: InputSpec, samples: list[DetectionSample], labels: list[str],
+    session: Any,
+    spec: InputSpec,
+    samples: list[DetectionSample],
+    labels: list[str],
     threshold: float = 0.01,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Detections per sample in original-image pixels, through the task's own decoder."""
@@ -296,17 +315,25 @@ def predict_boxes(
     from lensbox.tasks.detect import decode_detections
 
     manifest = ModelManifest(
-        name="eval", task="detect", labels=labels, input=spec, sha256="0" * 64,
-        outputs=[OutputSpec(name="heatmap", kind="heatmap", decode="centernet"),
-                 OutputSpec(name="boxes", kind="distances", decode="centernet")],
+        name="eval",
+        task="detect",
+        labels=labels,
+        input=spec,
+        sha256="0" * 64,
+        outputs=[
+            OutputSpec(name="heatmap", kind="heatmap", decode="centernet"),
+            OutputSpec(name="boxes", kind="distances", decode="centernet"),
+        ],
         task_params={"max_detections": 100},
     )
     out = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         views = pool.map(lambda s: _load(s, 10_000).image, samples)
-        for sample, image in zip(samples, views, strict=True):
+        for image in views:
             outputs = session.run(None, {"input": to_tensor(image, spec)[None]})
-            payload = decode_detections(outputs, manifest, image.shape[:2], score_threshold=threshold)
+            payload = decode_detections(
+                outputs, manifest, image.shape[:2], score_threshold=threshold
+            )
             dets = payload["detections"]
             out.append(
                 (
@@ -336,7 +363,9 @@ def train_detector(
     started = time.perf_counter()
     out_dir = Path(out)
     if options.image_size % 32:
-        raise TrainError(f"--image-size must be a multiple of 32 for detection, got {options.image_size}")
+        raise TrainError(
+            f"--image-size must be a multiple of 32 for detection, got {options.image_size}"
+        )
     report = scan_detection(root)
     report.raise_if_unusable()
     for problem in report.problems:
@@ -413,21 +442,33 @@ def train_detector(
         model.stem.eval()
         _freeze_batchnorm(model)
         sums = {"loss": 0.0, "heatmap": 0.0, "box": 0.0}
-        batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
+        batches = [
+            order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)
+        ]
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The next batch is augmented on the side while this one trains.
-            pending = pool.submit(_batch, items, batches[0], options.image_size, spec, num_classes, rng)
+            pending = pool.submit(
+                _batch, items, batches[0], options.image_size, spec, num_classes, rng
+            )
             for number in range(len(batches)):
                 images, heats, boxes, weights = pending.result()
                 if number + 1 < len(batches):
                     pending = pool.submit(
-                        _batch, items, batches[number + 1], options.image_size, spec, num_classes, rng
+                        _batch,
+                        items,
+                        batches[number + 1],
+                        options.image_size,
+                        spec,
+                        num_classes,
+                        rng,
                     )
                 x = torch.from_numpy(images).to(device).to(memory_format=torch.channels_last)
                 heat_pred, dist_pred = model(x)
                 heat_loss = _focal_loss(heat_pred, torch.from_numpy(heats).to(device))
                 box_loss = _giou_loss(
-                    dist_pred, torch.from_numpy(boxes).to(device), torch.from_numpy(weights).to(device),
+                    dist_pred,
+                    torch.from_numpy(boxes).to(device),
+                    torch.from_numpy(weights).to(device),
                     options.image_size,
                 )
                 loss = heat_loss + 5.0 * box_loss
@@ -486,15 +527,26 @@ def train_detector(
     # 0.2: the best F1 on the raccoon test split (precision 0.84, recall 0.73).
     task_params = {"score_threshold": 0.2, "nms_iou": 0.6, "max_detections": 100}
     package = export_package(
-        model=model, out=out_dir, task="detect", labels=report.labels, spec=spec, outputs=outputs,
-        probe=probe, metrics=metrics, provenance=provenance, task_params=task_params,
-        history=history, progress=progress,
+        model=model,
+        out=out_dir,
+        task="detect",
+        labels=report.labels,
+        spec=spec,
+        outputs=outputs,
+        probe=probe,
+        metrics=metrics,
+        provenance=provenance,
+        task_params=task_params,
+        history=history,
+        progress=progress,
     )
     if held:
         progress.stage(f"evaluate on {held_name}", 1)
         session = ort.InferenceSession(str(package.model_path), providers=["CPUExecutionProvider"])
         predictions = predict_boxes(session, spec, held, report.labels)
-        evaluated = detection_metrics([(s.boxes, s.classes) for s in held], predictions, report.labels)
+        evaluated = detection_metrics(
+            [(s.boxes, s.classes) for s in held], predictions, report.labels
+        )
         metrics = {
             **evaluated,
             "evaluated_on": held_name,

@@ -28,7 +28,9 @@ def curves_png(history: list[dict[str, Any]]) -> str | None:
     if not rows:
         return None
     epochs = [h["epoch"] for h in rows]
-    score_keys = [k for k in ("accuracy", "miou") if any(f"train_{k}" in h or f"val_{k}" in h for h in rows)]
+    score_keys = [
+        k for k in ("accuracy", "miou") if any(f"train_{k}" in h or f"val_{k}" in h for h in rows)
+    ]
     figure, axes = plt.subplots(1, 1 + len(score_keys), figsize=(5 * (1 + len(score_keys)), 3.6))
     axes = list(np.atleast_1d(axes))
     for key, axis in zip(["loss", *score_keys], axes, strict=True):

@@ -26,7 +26,12 @@ from typing import Any
 import numpy as np
 
 from lensbox._optional import require
-from lensbox.data.segmentation import SegmentationReport, SegmentationSample, read_mask, scan_segmentation
+from lensbox.data.segmentation import (
+    SegmentationReport,
+    SegmentationSample,
+    read_mask,
+    scan_segmentation,
+)
 from lensbox.errors import TrainError
 from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import resize_for, to_tensor
@@ -76,7 +81,7 @@ def class_mapping(labels: list[str], ignore_index: int | None) -> tuple[list[str
     if ignore_index is not None and not 0 <= ignore_index <= 255:
         raise TrainError(f"--ignore-index must be 0..255, got {ignore_index}")
     lut = np.full(256, IGNORE, dtype=np.uint8)
-    kept = []
+    kept: list[str] = []
     for index, name in enumerate(labels):
         if index == ignore_index:
             continue
@@ -98,9 +103,15 @@ def build_segmenter(num_classes: int) -> Any:
             self.stem = features[:FROZEN_BLOCKS]  # stride 4
             self.low = features[FROZEN_BLOCKS:7]  # stride 8, 32 channels
             self.high = features[7:18]  # stride 32, 320 channels
-            self.cbr = nn.Sequential(nn.Conv2d(320, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True))
-            self.scale = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(320, 128, 1, bias=False), nn.Sigmoid())
-            self.mid = nn.Sequential(nn.Conv2d(96, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True))
+            self.cbr = nn.Sequential(
+                nn.Conv2d(320, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True)
+            )
+            self.scale = nn.Sequential(
+                nn.AdaptiveAvgPool2d(1), nn.Conv2d(320, 128, 1, bias=False), nn.Sigmoid()
+            )
+            self.mid = nn.Sequential(
+                nn.Conv2d(96, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True)
+            )
             self.low_classifier = nn.Conv2d(32, num_classes, 1)
             self.mid_classifier = nn.Conv2d(64, num_classes, 1)
             self.high_classifier = nn.Conv2d(128, num_classes, 1)
@@ -111,7 +122,12 @@ def build_segmenter(num_classes: int) -> Any:
             mid = self.high[:7](low)  # stride 16, 96 channels
             high = self.high[7:](mid)
             context = self.cbr(high) * self.scale(high)
-            y = f.interpolate(self.high_classifier(context), size=mid.shape[-2:], mode="bilinear", align_corners=False)
+            y = f.interpolate(
+                self.high_classifier(context),
+                size=mid.shape[-2:],
+                mode="bilinear",
+                align_corners=False,
+            )
             y = y + self.mid_classifier(self.mid(mid))
             y = f.interpolate(y, size=low.shape[-2:], mode="bilinear", align_corners=False)
             y = y + self.low_classifier(low)
@@ -123,7 +139,9 @@ def build_segmenter(num_classes: int) -> Any:
     return model
 
 
-def spec_for(report: SegmentationReport, samples: list[SegmentationSample], width: int) -> InputSpec:
+def spec_for(
+    report: SegmentationReport, samples: list[SegmentationSample], width: int
+) -> InputSpec:
     """Input size: ``width`` wide, the data's typical aspect ratio, both multiples of 32."""
     from PIL import Image
 
@@ -135,7 +153,9 @@ def spec_for(report: SegmentationReport, samples: list[SegmentationSample], widt
     return InputSpec(height=height, width=width, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
-def load_pair(sample: SegmentationSample, spec: InputSpec, colours: Any, lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def load_pair(
+    sample: SegmentationSample, spec: InputSpec, colours: Any, lut: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Photo and mask at the model's input size (the photo exactly as the device resizes it)."""
     cv2 = require("cv2", extra="runtime")
     from lensbox.data.images import load_rgb
@@ -146,7 +166,9 @@ def load_pair(sample: SegmentationSample, spec: InputSpec, colours: Any, lut: np
     return image, mask
 
 
-def _augment(image: np.ndarray, mask: np.ndarray, crop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _augment(
+    image: np.ndarray, mask: np.ndarray, crop: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     cv2 = require("cv2", extra="runtime")
     scale = rng.uniform(0.75, 1.5)
     height, width = image.shape[:2]
@@ -177,7 +199,9 @@ def class_weights(masks: list[np.ndarray], n: int) -> np.ndarray:
     return np.clip(weights, 0.3, 4.0).astype(np.float32)
 
 
-def confusion_for(session: Any, spec: InputSpec, pairs: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+def confusion_for(
+    session: Any, spec: InputSpec, pairs: list[tuple[np.ndarray, np.ndarray]], n: int
+) -> np.ndarray:
     """Confusion matrix over all non-ignored pixels, predictions at the mask's resolution."""
     confusion = np.zeros((n, n), dtype=np.int64)
     for image, mask in pairs:
@@ -215,7 +239,9 @@ def train_segmenter(
     labels, lut = class_mapping(report.labels, options.ignore_index)
     train_samples = report.select(options.split)
     held_name = options.eval_split if options.eval_split in report.splits else ""
-    held = report.select(held_name) if held_name and held_name not in options.split.split(",") else []
+    held = (
+        report.select(held_name) if held_name and held_name not in options.split.split(",") else []
+    )
     if not held and options.val_fraction > 0:
         order = np.random.default_rng(options.seed).permutation(len(train_samples))
         n_val = max(1, round(len(order) * options.val_fraction))
@@ -250,8 +276,11 @@ def train_segmenter(
     warmup = min(steps_per_epoch, total // 4)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: 0.1 + 0.9 * step / max(1, warmup) if step < warmup
-        else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup))),
+        lambda step: (
+            0.1 + 0.9 * step / max(1, warmup)
+            if step < warmup
+            else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+        ),
     )
     checkpoints = Checkpointer(out_dir / "checkpoints")
     history: list[dict[str, Any]] = []
@@ -259,7 +288,9 @@ def train_segmenter(
     resumed = checkpoints.load_last() if options.resume else None
     if resumed is not None:
         if resumed["recipe"] != options.recipe():
-            raise TrainError(f"{checkpoints.last}: checkpoint was made with another recipe; rerun without --resume")
+            raise TrainError(
+                f"{checkpoints.last}: checkpoint was made with another recipe; rerun without --resume"
+            )
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
         scheduler.load_state_dict(resumed["scheduler"])
@@ -269,7 +300,9 @@ def train_segmenter(
 
     def make_batch(indices: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         views = [_augment(*pairs[int(i)], crop, rng) for i in indices]
-        return np.stack([to_tensor(v, crop_spec) for v, _ in views]), np.stack([m for _, m in views])
+        return np.stack([to_tensor(v, crop_spec) for v, _ in views]), np.stack(
+            [m for _, m in views]
+        )
 
     model.to(memory_format=torch.channels_last)
     progress.stage("train segmenter", max(0, options.epochs - start_epoch + 1))
@@ -277,10 +310,14 @@ def train_segmenter(
         torch.manual_seed(options.seed * 1000 + epoch)
         rng = np.random.default_rng([options.seed, epoch])
         order = rng.permutation(len(pairs))
-        batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
+        batches = [
+            order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)
+        ]
         model.train()
         for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d) and module not in set(model.cbr.modules()) | set(model.mid.modules()):
+            if isinstance(module, torch.nn.BatchNorm2d) and module not in set(
+                model.cbr.modules()
+            ) | set(model.mid.modules()):
                 module.eval()
         loss_sum, correct, counted = 0.0, 0, 0
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -292,7 +329,9 @@ def train_segmenter(
                 x = torch.from_numpy(images).to(device).to(memory_format=torch.channels_last)
                 y = torch.from_numpy(masks.astype(np.int64)).to(device)
                 logits = model(x)
-                loss = torch.nn.functional.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE)
+                loss = torch.nn.functional.cross_entropy(
+                    logits, y, weight=weights, ignore_index=IGNORE
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -312,9 +351,13 @@ def train_segmenter(
         history.append(record)
         checkpoints.save(
             {
-                "recipe": options.recipe(), "labels": labels, "epoch": epoch,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "history": history,
+                "recipe": options.recipe(),
+                "labels": labels,
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "history": history,
             },
             best=False,
         )
@@ -339,12 +382,22 @@ def train_segmenter(
     colours = report.colours
     task_params: dict[str, Any] = {"include_mask": False}
     if colours:
-        task_params["colours"] = [list(c) for i, c in enumerate(colours) if i != options.ignore_index]
+        task_params["colours"] = [
+            list(c) for i, c in enumerate(colours) if i != options.ignore_index
+        ]
     package = export_package(
-        model=model, out=out_dir, task="segment", labels=labels, spec=spec,
+        model=model,
+        out=out_dir,
+        task="segment",
+        labels=labels,
+        spec=spec,
         outputs=[OutputSpec(name="logits", kind="logits", decode="argmax")],
-        probe=probe, metrics={}, provenance=provenance, task_params=task_params,
-        history=history, progress=progress,
+        probe=probe,
+        metrics={},
+        provenance=provenance,
+        task_params=task_params,
+        history=history,
+        progress=progress,
     )
     metrics: dict[str, Any] = {}
     if held_pairs:

@@ -21,7 +21,10 @@ def process(result, context):
     if score >= float(config.get("min_score", 0.6)) and label == state.get("candidate"):
         state["streak"] = state.get("streak", 0) + 1
     else:
-        state["candidate"], state["streak"] = label, 1 if score >= float(config.get("min_score", 0.6)) else 0
+        state["candidate"], state["streak"] = (
+            label,
+            1 if score >= float(config.get("min_score", 0.6)) else 0,
+        )
     event = None
     current = state.get("current")
     if state["streak"] >= need and label != current:
@@ -32,7 +35,11 @@ def process(result, context):
                 "frames": result.frame_index - state["since_frame"],
                 "seconds": round(result.timestamp - state["since_time"], 2),
             }
-        state["current"], state["since_frame"], state["since_time"] = label, result.frame_index, result.timestamp
+        state["current"], state["since_frame"], state["since_time"] = (
+            label,
+            result.frame_index,
+            result.timestamp,
+        )
         if label in config.get("alert_on", []):
             event = {"event": "started", "activity": label}
     return {"activity": state.get("current"), "event": event}
@@ -43,4 +50,13 @@ def draw(image, result, output, context):
         return
     height, width = image.shape[:2]
     cv2.rectangle(image, (0, height - 34), (width, height), (0, 120, 230), -1)
-    cv2.putText(image, f"{output['activity'].upper()}", (10, height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        f"{output['activity'].upper()}",
+        (10, height - 10),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.8,
+        (255, 255, 255),
+        2,
+        cv2.LINE_AA,
+    )

@@ -56,7 +56,18 @@ def draw(image, result, output, context):
     for track_id, box in context.state.get("last_tracked", {}).items():
         cx, cy = int((box[0] + box[2]) / 2), int((box[1] + box[3]) / 2)
         cv2.circle(image, (cx, cy), 5, (0, 220, 255), -1)
-        cv2.putText(image, f"#{track_id}", (cx + 6, cy - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 220, 255), 2)
+        cv2.putText(
+            image, f"#{track_id}", (cx + 6, cy - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 220, 255), 2
+        )
     text = f"in view {output['in_view']}  forward {output['crossed_forward']}  back {output['crossed_backward']}"
     cv2.rectangle(image, (0, height - 34), (width, height), (40, 40, 40), -1)
-    cv2.putText(image, text, (10, height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        text,
+        (10, height - 10),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.7,
+        (255, 255, 255),
+        2,
+        cv2.LINE_AA,
+    )

@@ -30,4 +30,13 @@ def draw(image, result, output, context):
     height, width = image.shape[:2]
     text = "ALERT: " + ", ".join(f"{a['class']} {a['share']:.0%}" for a in output["alerts"])
     cv2.rectangle(image, (0, height - 34), (width, height), (0, 0, 200), -1)
-    cv2.putText(image, text, (10, height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        text,
+        (10, height - 10),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.7,
+        (255, 255, 255),
+        2,
+        cv2.LINE_AA,
+    )
