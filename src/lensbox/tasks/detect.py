@@ -288,9 +288,15 @@ class DetectTask(Task):
             text = f"{det['label']} {det['score']:.2f}"
             if "track_id" in det:
                 text = f"#{det['track_id']} {text}"
-            label_box(image, text, (x1, max(0, y1 - 24)))
+            tag = max(24, round(image.shape[0] / 720 * 40))  # the label's height, about
+            label_box(image, text, (x1, y1 - tag if y1 >= tag else y1 + thickness))
         counts = ", ".join(f"{n} {label}" for label, n in payload["counts"].items())
-        label_box(image, counts or "no detections", (10, 10))
+        # Bottom-left, where it cannot hide a box's own label.
+        label_box(
+            image,
+            counts or "no detections",
+            (10, image.shape[0] - max(30, round(image.shape[0] / 720 * 50))),
+        )
 
     def summary(self, payload: dict[str, Any]) -> str:
         if not payload["detections"]:
