@@ -48,8 +48,8 @@ def test_extra_files_are_zipped_checksummed_and_verified(tmp_path: Path) -> None
     assert set(zipfile.ZipFile(archive).namelist()) == {"model.onnx", "manifest.json", "head.onnx"}
     assert load_package(archive).manifest.files == package.manifest.files
     (package.root / "head.onnx").write_bytes(b"tampered")
-    with pytest.raises(ChecksumError, match="head.onnx sha256"):
+    with pytest.raises(ChecksumError, match=r"head\.onnx sha256"):
         load_package(package.root)
     (package.root / "head.onnx").unlink()
-    with pytest.raises(PackageError, match="lists head.onnx"):
+    with pytest.raises(PackageError, match=r"lists head\.onnx"):
         load_package(package.root)

@@ -11,9 +11,8 @@ The loss weights labels by inverse clip count, since real footage is unbalanced.
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,29 +25,20 @@ from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import to_tensor
 from lensbox.tasks.activity import HEAD_FILE, windows_of
 from lensbox.train.callbacks import QuietProgress, TrainProgress
+from lensbox.train.loop import TrainOptions
 
 EMBEDDING = 1280
 
 
 @dataclass
-class ActivityOptions:
+class ActivityOptions(TrainOptions):
     epochs: int = 60
     image_size: int = 224
     window: int = 16
     batch_size: int = 64
-    seed: int = 0
-    device: str = "auto"
-    resume: bool = False
     lr: float = 2e-3
     hidden: int = 64
     val_fraction: float = 0.0
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-
-    def recipe(self) -> dict[str, Any]:
-        recipe = asdict(self)
-        for runtime_only in ("resume", "device", "workers"):
-            recipe.pop(runtime_only)
-        return recipe
 
 
 @dataclass

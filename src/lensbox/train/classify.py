@@ -10,10 +10,9 @@ accuracy improves. The best epoch is kept; every epoch is checkpointed so ``--re
 from __future__ import annotations
 
 import copy
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +26,18 @@ from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec
 from lensbox.preprocess import resize_for, to_tensor
 from lensbox.train.augment import flipped, random_view
 from lensbox.train.callbacks import Checkpointer, EarlyStopping, QuietProgress, TrainProgress
+from lensbox.train.loop import TrainOptions, freeze_batchnorm
 from lensbox.train.split import stratified_split
 
 
 @dataclass
-class ClassifyOptions:
+class ClassifyOptions(TrainOptions):
     """The recipe: saved in every checkpoint and in the manifest's provenance."""
 
     epochs: int = 12
     image_size: int = 224
     batch_size: int = 32
     val_fraction: float = 0.15
-    seed: int = 0
-    device: str = "auto"
-    resume: bool = False
     views: int = 8
     frozen_blocks: int = 11
     lr: float = 3e-4
@@ -48,13 +45,6 @@ class ClassifyOptions:
     head_epochs: int = 30
     patience: int = 6
     label_smoothing: float = 0.1
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-
-    def recipe(self) -> dict[str, Any]:
-        recipe = asdict(self)
-        for runtime_only in ("resume", "device", "workers"):
-            recipe.pop(runtime_only)
-        return recipe
 
 
 @dataclass
@@ -179,13 +169,6 @@ def _stem_session(model: Any, spec: InputSpec, threads: int) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     return ort.InferenceSession(stem_bytes, options, providers=["CPUExecutionProvider"])
-
-
-def _freeze_batchnorm(module: Any) -> None:
-    torch = require("torch", extra="train")
-    for layer in module.modules():
-        if isinstance(layer, torch.nn.BatchNorm2d):
-            layer.eval()
 
 
 def _evaluate_head(model: Any, features: Any, labels: Any, device: str) -> tuple[float, float]:
@@ -375,7 +358,7 @@ def train_classifier(
         epoch_rng.shuffle(chosen)
         model.train()
         model.stem.eval()
-        _freeze_batchnorm(model.body)
+        freeze_batchnorm(model.body)
         loss_sum, correct, seen = 0.0, 0, 0
         for offset in range(0, n_train, options.batch_size):
             idx = torch.from_numpy(chosen[offset : offset + options.batch_size])

@@ -16,10 +16,9 @@ keep their ImageNet statistics (batches of 16 are too small to re-estimate them)
 from __future__ import annotations
 
 import math
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,33 +30,30 @@ from lensbox.errors import TrainError
 from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import to_tensor
 from lensbox.train.callbacks import Checkpointer, QuietProgress, TrainProgress
+from lensbox.train.loop import (
+    TrainOptions,
+    freeze_batchnorm,
+    resume_from,
+    save_epoch,
+    warmup_cosine,
+)
 
 STRIDE = 8
 FROZEN_BLOCKS = 7
 
 
 @dataclass
-class DetectOptions:
+class DetectOptions(TrainOptions):
     """The recipe: saved in checkpoints and in the manifest's provenance."""
 
     epochs: int = 36
     image_size: int = 320
     batch_size: int = 16
-    seed: int = 0
-    device: str = "auto"
-    resume: bool = False
     split: str = "train"
     lr: float = 1.5e-3
     backbone_lr: float = 4e-4
     val_fraction: float = 0.0
     eval_split: str = "test"
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-
-    def recipe(self) -> dict[str, Any]:
-        recipe = asdict(self)
-        for runtime_only in ("resume", "device", "workers"):
-            recipe.pop(runtime_only)
-        return recipe
 
 
 @dataclass
@@ -277,13 +273,6 @@ def _giou_loss(distances: Any, box_target: Any, weight: Any, size: int) -> Any:
     return ((1 - giou) * w).sum() / w.sum().clamp(min=1e-6)
 
 
-def _freeze_batchnorm(module: Any) -> None:
-    torch = require("torch", extra="train")
-    for layer in module.modules():
-        if isinstance(layer, torch.nn.BatchNorm2d):
-            layer.eval()
-
-
 def _batch(
     items: list[_Loaded],
     indices: np.ndarray,
@@ -406,31 +395,10 @@ def train_detector(
         weight_decay=1e-4,
     )
     steps_per_epoch = math.ceil(len(items) / options.batch_size)
-    total_steps = max(1, options.epochs * steps_per_epoch)
-    warmup = min(steps_per_epoch * 2, total_steps // 4)
-
-    def lr_factor(step: int) -> float:
-        if step < warmup:
-            return 0.1 + 0.9 * step / max(1, warmup)
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    total_steps = options.epochs * steps_per_epoch
+    scheduler = warmup_cosine(optimizer, total_steps, min(steps_per_epoch * 2, total_steps // 4))
     checkpoints = Checkpointer(out_dir / "checkpoints")
-    history: list[dict[str, Any]] = []
-    start_epoch = 1
-    resumed = checkpoints.load_last() if options.resume else None
-    if resumed is not None:
-        if resumed["recipe"] != options.recipe():
-            raise TrainError(
-                f"{checkpoints.last}: checkpoint was made with another recipe; rerun with the "
-                "same options or without --resume"
-            )
-        model.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        history = resumed["history"]
-        start_epoch = resumed["epoch"] + 1
-        progress.message(f"resumed from {checkpoints.last} after epoch {resumed['epoch']}")
+    history, start_epoch = resume_from(checkpoints, options, model, optimizer, scheduler, progress)
 
     model.to(memory_format=torch.channels_last)
     progress.stage("train detector", max(0, options.epochs - start_epoch + 1))
@@ -440,7 +408,7 @@ def train_detector(
         order = rng.permutation(len(items))
         model.train()
         model.stem.eval()
-        _freeze_batchnorm(model)
+        freeze_batchnorm(model)
         sums = {"loss": 0.0, "heatmap": 0.0, "box": 0.0}
         batches = [
             order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)
@@ -490,18 +458,7 @@ def train_detector(
             "seconds": round(time.perf_counter() - started, 1),
         }
         history.append(record)
-        checkpoints.save(
-            {
-                "recipe": options.recipe(),
-                "labels": report.labels,
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "history": history,
-            },
-            best=False,
-        )
+        save_epoch(checkpoints, options, report.labels, epoch, model, optimizer, scheduler, history)
         progress.advance(epoch=epoch, loss=record["train_loss"])
 
     model.to(memory_format=torch.contiguous_format).eval()

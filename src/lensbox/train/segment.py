@@ -16,10 +16,9 @@ the road. The first four backbone blocks stay frozen and BatchNorm keeps ImageNe
 from __future__ import annotations
 
 import math
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,33 +35,30 @@ from lensbox.errors import TrainError
 from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import resize_for, to_tensor
 from lensbox.train.callbacks import Checkpointer, QuietProgress, TrainProgress
+from lensbox.train.loop import (
+    TrainOptions,
+    freeze_batchnorm,
+    resume_from,
+    save_epoch,
+    warmup_cosine,
+)
 
 FROZEN_BLOCKS = 4
 IGNORE = 255
 
 
 @dataclass
-class SegmentOptions:
+class SegmentOptions(TrainOptions):
     epochs: int = 40
     image_size: int = 480  # input width; the height follows the data's aspect ratio
     crop: int = 288
     batch_size: int = 8
-    seed: int = 0
-    device: str = "auto"
-    resume: bool = False
     split: str = "train,val"
     eval_split: str = "test"
     ignore_index: int | None = None
     lr: float = 2e-3
     backbone_lr: float = 5e-4
     val_fraction: float = 0.0
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-
-    def recipe(self) -> dict[str, Any]:
-        recipe = asdict(self)
-        for runtime_only in ("resume", "device", "workers"):
-            recipe.pop(runtime_only)
-        return recipe
 
 
 @dataclass
@@ -272,29 +268,10 @@ def train_segmenter(
         weight_decay=1e-4,
     )
     steps_per_epoch = math.ceil(len(pairs) / options.batch_size)
-    total = max(1, options.epochs * steps_per_epoch)
-    warmup = min(steps_per_epoch, total // 4)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: (
-            0.1 + 0.9 * step / max(1, warmup)
-            if step < warmup
-            else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-        ),
-    )
+    total_steps = options.epochs * steps_per_epoch
+    scheduler = warmup_cosine(optimizer, total_steps, min(steps_per_epoch, total_steps // 4))
     checkpoints = Checkpointer(out_dir / "checkpoints")
-    history: list[dict[str, Any]] = []
-    start_epoch = 1
-    resumed = checkpoints.load_last() if options.resume else None
-    if resumed is not None:
-        if resumed["recipe"] != options.recipe():
-            raise TrainError(
-                f"{checkpoints.last}: checkpoint was made with another recipe; rerun without --resume"
-            )
-        model.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        history, start_epoch = resumed["history"], resumed["epoch"] + 1
+    history, start_epoch = resume_from(checkpoints, options, model, optimizer, scheduler, progress)
 
     crop_spec = spec.model_copy(update={"height": crop, "width": crop})
 
@@ -314,11 +291,8 @@ def train_segmenter(
             order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)
         ]
         model.train()
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d) and module not in set(
-                model.cbr.modules()
-            ) | set(model.mid.modules()):
-                module.eval()
+        for backbone_part in (model.stem, model.low, model.high):  # the head's BN learns
+            freeze_batchnorm(backbone_part)
         loss_sum, correct, counted = 0.0, 0, 0
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(make_batch, batches[0], rng)
@@ -349,18 +323,7 @@ def train_segmenter(
             "seconds": round(time.perf_counter() - started, 1),
         }
         history.append(record)
-        checkpoints.save(
-            {
-                "recipe": options.recipe(),
-                "labels": labels,
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "history": history,
-            },
-            best=False,
-        )
+        save_epoch(checkpoints, options, labels, epoch, model, optimizer, scheduler, history)
         progress.advance(epoch=epoch, loss=record["train_loss"], acc=record["train_accuracy"])
 
     model.to(memory_format=torch.contiguous_format).eval()
