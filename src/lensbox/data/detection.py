@@ -19,7 +19,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from lensbox.data.imagefolder import FileProblem
 from lensbox.data.images import IMAGE_EXTENSIONS
+from lensbox.data.splits import SplitReport
 from lensbox.errors import DataError
 
 # A box may poke this many pixels past the image edge (annotation tools round); more is an error.
@@ -46,31 +47,8 @@ class DetectionSample:
 
 
 @dataclass
-class DetectionReport:
-    root: Path
-    format: str
-    labels: list[str]
-    samples: list[DetectionSample]
-    problems: list[FileProblem] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def can_train(self) -> bool:
-        return not self.errors and bool(self.samples)
-
-    @property
-    def splits(self) -> list[str]:
-        return sorted({s.split for s in self.samples if s.split})
-
-    def select(self, split: str) -> list[DetectionSample]:
-        """Samples of one split; ``all`` (or a dataset without splits) gives every sample."""
-        if split == "all" or not self.splits:
-            return list(self.samples)
-        if split not in self.splits:
-            raise DataError(
-                f"{self.root}: no split {split!r} (it has {self.splits}); use --split all"
-            )
-        return [s for s in self.samples if s.split == split]
+class DetectionReport(SplitReport[DetectionSample]):
+    format: str = "voc"
 
     def counts(self, samples: Iterable[DetectionSample] | None = None) -> dict[str, int]:
         counts = dict.fromkeys(self.labels, 0)
@@ -78,12 +56,6 @@ class DetectionReport:
             for c in sample.classes:
                 counts[self.labels[int(c)]] += 1
         return counts
-
-    def raise_if_unusable(self) -> None:
-        if self.errors:
-            raise DataError(f"{self.root}: {self.errors[0]}")
-        if not self.samples:
-            raise DataError(f"{self.root}: no usable annotated images")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,7 +66,7 @@ class DetectionReport:
             "n_images": len(self.samples),
             "n_boxes": int(sum(len(s.classes) for s in self.samples)),
             "boxes_per_class": self.counts(),
-            "splits": {name: len(self.select(name)) for name in self.splits},
+            "splits": self.split_counts(),
             "n_problems": len(self.problems),
             "problems": [p.to_dict() for p in self.problems],
             "errors": self.errors,
@@ -128,7 +100,7 @@ def scan_detection(root: str | Path) -> DetectionReport:
     fmt = detect_format(root)
     reader = {"voc": _read_voc, "yolo": _read_yolo, "coco": _read_coco}[fmt]
     labels, entries, problems = reader(root)
-    report = DetectionReport(root, fmt, labels, [], problems)
+    report = DetectionReport(root, labels, [], problems, format=fmt)
     with ThreadPoolExecutor(max_workers=4) as pool:
         for outcome in pool.map(_finish, entries):
             if isinstance(outcome, FileProblem):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 
 from lensbox.data.imagefolder import FileProblem
 from lensbox.data.images import IMAGE_EXTENSIONS
+from lensbox.data.splits import SplitReport
 from lensbox.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -38,40 +39,9 @@ class SegmentationSample:
 
 
 @dataclass
-class SegmentationReport:
-    root: Path
-    labels: list[str]
-    colours: list[tuple[int, int, int]] | None
-    samples: list[SegmentationSample]
-    problems: list[FileProblem] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+class SegmentationReport(SplitReport[SegmentationSample]):
+    colours: list[tuple[int, int, int]] | None = None
     pixel_counts: np.ndarray | None = None
-
-    @property
-    def can_train(self) -> bool:
-        return not self.errors and bool(self.samples)
-
-    @property
-    def splits(self) -> list[str]:
-        return sorted({s.split for s in self.samples if s.split})
-
-    def select(self, splits: str) -> list[SegmentationSample]:
-        """Samples of the comma-separated ``splits`` present; ``all`` gives every sample."""
-        if splits == "all" or not self.splits:
-            return list(self.samples)
-        wanted = [s for s in splits.split(",") if s]
-        unknown = [s for s in wanted if s not in self.splits]
-        if unknown and len(unknown) == len(wanted):
-            raise DataError(
-                f"{self.root}: no split {unknown[0]!r} (it has {self.splits}); use --split all"
-            )
-        return [s for s in self.samples if s.split in wanted]
-
-    def raise_if_unusable(self) -> None:
-        if self.errors:
-            raise DataError(f"{self.root}: {self.errors[0]}")
-        if not self.samples:
-            raise DataError(f"{self.root}: no usable image/mask pairs")
 
     def to_dict(self) -> dict[str, Any]:
         shares = {}
@@ -86,7 +56,7 @@ class SegmentationReport:
             "ok": self.can_train,
             "labels": self.labels,
             "n_images": len(self.samples),
-            "splits": {name: len(self.select(name)) for name in self.splits},
+            "splits": self.split_counts(),
             "pixel_share": shares,
             "n_problems": len(self.problems),
             "problems": [p.to_dict() for p in self.problems],
@@ -221,7 +191,7 @@ def scan_segmentation(root: str | Path, ignore_index: int | None = None) -> Segm
         raise DataError(f"{root}: no such folder; pass a segmentation dataset folder")
     labels, colours = read_classes(root)
     pairs = _pairs(root)
-    report = SegmentationReport(root, labels, colours, [])
+    report = SegmentationReport(root, labels, [], colours=colours)
     totals = np.zeros(len(labels), dtype=np.int64)
     with ThreadPoolExecutor(max_workers=4) as pool:
         checked = pool.map(lambda s: _check_pair(s, len(labels), colours, ignore_index), pairs)
