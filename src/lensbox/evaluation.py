@@ -19,6 +19,21 @@ from lensbox.errors import DataError, LabelError
 from lensbox.preprocess import to_tensor
 
 
+def refuse_unknown(root: str | Path, found: list[str], labels: list[str], what: str) -> None:
+    """Labels in the data that the model does not know make every score meaningless."""
+    unknown = sorted(set(found) - set(labels))
+    if unknown:
+        shown = ", ".join(labels[:12]) + (" ..." if len(labels) > 12 else "")
+        raise LabelError(
+            f"{root}: {what} {unknown} are not labels of the model (it knows {shown}); "
+            "rename or remove them, or evaluate another model"
+        )
+
+
+def model_info(engine: Any) -> dict[str, Any]:
+    return {"name": engine.name, "sha256": engine.sha256, "task": engine.manifest.task}
+
+
 def evaluate_classifier(
     package_path: str | Path, root: str | Path, batch_size: int = 32, threads: int | None = None
 ) -> dict[str, Any]:
@@ -30,12 +45,7 @@ def evaluate_classifier(
     report = scan_imagefolder(root)
     if not report.samples:
         raise DataError(f"{root}: no usable images to evaluate on")
-    unknown = [name for name in report.labels if name not in labels]
-    if unknown:
-        raise LabelError(
-            f"{root}: class folder(s) {unknown} are not labels of the model (it knows "
-            f"{labels}); rename or remove them"
-        )
+    refuse_unknown(root, report.labels, labels, "class folder(s)")
     to_model = {i: labels.index(name) for i, name in enumerate(report.labels)}
     y_true = np.array([to_model[s.label] for s in report.samples], dtype=np.int64)
     spec = engine.manifest.input
@@ -62,7 +72,7 @@ def evaluate_classifier(
         "n_images": len(y_true),
         "images_per_second": round(len(y_true) / wall, 2),
         "inference_images_per_second": round(len(y_true) / infer_seconds, 2),
-        "model": {"name": engine.name, "sha256": engine.sha256, "task": engine.manifest.task},
+        "model": model_info(engine),
         "data": str(root),
         "skipped": skipped,
     }
@@ -90,12 +100,9 @@ def evaluate_detector(
     report.raise_if_unusable()
     chosen = _default_split(report.splits, split)
     samples = report.select(chosen)
-    unknown = sorted({report.labels[int(c)] for s in samples for c in s.classes} - set(labels))
-    if unknown:
-        raise LabelError(
-            f"{root}: class(es) {unknown} are not labels of the model (it knows {labels[:10]}"
-            f"{'...' if len(labels) > 10 else ''}); remove them or evaluate another model"
-        )
+    refuse_unknown(
+        root, [report.labels[int(c)] for s in samples for c in s.classes], labels, "class(es)"
+    )
     to_model = np.array([labels.index(n) if n in labels else -1 for n in report.labels])
     spec = engine.manifest.input
     predictions = []
@@ -121,7 +128,7 @@ def evaluate_detector(
         "n_images": len(samples),
         "split": chosen,
         "images_per_second": round(len(samples) / wall, 2) if wall else 0.0,
-        "model": {"name": engine.name, "sha256": engine.sha256, "task": engine.manifest.task},
+        "model": model_info(engine),
         "data": str(root),
         "skipped": [p.to_dict() for p in report.problems],
     }
@@ -199,7 +206,7 @@ def evaluate_segmenter(
         "confusion_matrix": confusion.tolist(),
         "labels": labels,
         "images_per_second": round(len(samples) / wall, 2) if wall else 0.0,
-        "model": {"name": engine.name, "sha256": engine.sha256, "task": engine.manifest.task},
+        "model": model_info(engine),
         "data": str(root),
         "skipped": [p.to_dict() for p in report.problems],
     }
@@ -219,11 +226,7 @@ def evaluate_activity(
     report = scan_clips(root)
     if not report.clips:
         raise DataError(f"{root}: no readable clips to evaluate on")
-    unknown = [name for name in report.labels if name not in labels]
-    if unknown:
-        raise LabelError(
-            f"{root}: label folder(s) {unknown} are not labels of the model (it knows {labels})"
-        )
+    refuse_unknown(root, report.labels, labels, "label folder(s)")
     y_true, y_pred, clips = [], [], []
     start = time.perf_counter()
     for clip in report.clips:
@@ -238,7 +241,7 @@ def evaluate_activity(
         "n_clips": len(clips),
         "clips_per_second": round(len(clips) / wall, 2) if wall else 0.0,
         "clips": clips,
-        "model": {"name": engine.name, "sha256": engine.sha256, "task": engine.manifest.task},
+        "model": model_info(engine),
         "data": str(root),
         "skipped": [p.to_dict() for p in report.problems],
     }

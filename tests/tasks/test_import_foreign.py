@@ -36,20 +36,16 @@ def _constant_model(value: np.ndarray, size: int = 64, output: str = "output0") 
     return bytes(model.SerializeToString())
 
 
-def test_yolov8_style_detector_imports_and_predicts_frame_pixels(tmp_path: Path) -> None:
-    raw = np.zeros((1, 6, 3), np.float32)  # rows: cx, cy, w, h, score(cat), score(dog)
-    raw[0, :, 0] = [32, 32, 20, 10, 0.9, 0.1]
-    raw[0, :, 1] = [33, 32, 20, 10, 0.8, 0.1]  # a near-copy: NMS drops it
-    raw[0, :, 2] = [10, 10, 4, 4, 0.05, 0.02]  # below the score threshold
-    (tmp_path / "m.onnx").write_bytes(_constant_model(raw))
-    (tmp_path / "labels.txt").write_text("cat\ndog\n")
+def _import(tmp_path: Path, model: bytes, task: str, labels: str):  # type: ignore[no-untyped-def]
+    (tmp_path / "m.onnx").write_bytes(model)
+    (tmp_path / "labels.txt").write_text(labels)
     out = tmp_path / "pkg"
     proc = lensbox(
         "model",
         "import",
         str(tmp_path / "m.onnx"),
         "--task",
-        "detect",
+        task,
         "--labels",
         str(tmp_path / "labels.txt"),
         "--input-size",
@@ -57,6 +53,15 @@ def test_yolov8_style_detector_imports_and_predicts_frame_pixels(tmp_path: Path)
         "--out",
         str(out),
     )
+    return proc, out
+
+
+def test_yolov8_style_detector_imports_and_predicts_frame_pixels(tmp_path: Path) -> None:
+    raw = np.zeros((1, 6, 3), np.float32)  # rows: cx, cy, w, h, score(cat), score(dog)
+    raw[0, :, 0] = [32, 32, 20, 10, 0.9, 0.1]
+    raw[0, :, 1] = [33, 32, 20, 10, 0.8, 0.1]  # a near-copy: NMS drops it
+    raw[0, :, 2] = [10, 10, 4, 4, 0.05, 0.02]  # below the score threshold
+    proc, out = _import(tmp_path, _constant_model(raw), "detect", "cat\ndog\n")
     assert proc.returncode == 0, proc.stderr
     image = tmp_path / "big.png"
     cv2.imwrite(str(image), np.zeros((128, 256, 3), np.uint8))
@@ -69,21 +74,8 @@ def test_yolov8_style_detector_imports_and_predicts_frame_pixels(tmp_path: Path)
 
 
 def test_detector_with_wrong_class_count_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "m.onnx").write_bytes(_constant_model(np.zeros((1, 9, 5), np.float32)))
-    (tmp_path / "labels.txt").write_text("cat\ndog\n")
-    proc = lensbox(
-        "model",
-        "import",
-        str(tmp_path / "m.onnx"),
-        "--task",
-        "detect",
-        "--labels",
-        str(tmp_path / "labels.txt"),
-        "--input-size",
-        "64",
-        "--out",
-        str(tmp_path / "p"),
-    )
+    model = _constant_model(np.zeros((1, 9, 5), np.float32))
+    proc, _ = _import(tmp_path, model, "detect", "cat\ndog\n")
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "needs 4 + 2 rows" in proc.stderr
 
@@ -91,22 +83,7 @@ def test_detector_with_wrong_class_count_is_refused(tmp_path: Path) -> None:
 def test_segmenter_imports_and_reports_fractions(tmp_path: Path) -> None:
     scores = np.zeros((1, 2, 16, 16), np.float32)
     scores[0, 1, :, 12:] = 1.0  # right quarter is "road"
-    (tmp_path / "m.onnx").write_bytes(_constant_model(scores, output="out"))
-    (tmp_path / "labels.txt").write_text("sky\nroad\n")
-    out = tmp_path / "pkg"
-    proc = lensbox(
-        "model",
-        "import",
-        str(tmp_path / "m.onnx"),
-        "--task",
-        "segment",
-        "--labels",
-        str(tmp_path / "labels.txt"),
-        "--input-size",
-        "64",
-        "--out",
-        str(out),
-    )
+    proc, out = _import(tmp_path, _constant_model(scores, output="out"), "segment", "sky\nroad\n")
     assert proc.returncode == 0, proc.stderr
     image = tmp_path / "i.png"
     cv2.imwrite(str(image), np.zeros((40, 80, 3), np.uint8))
@@ -118,19 +95,6 @@ def test_segmenter_imports_and_reports_fractions(tmp_path: Path) -> None:
 
 
 def test_activity_import_is_refused_with_the_reason(tmp_path: Path) -> None:
-    (tmp_path / "m.onnx").write_bytes(_constant_model(np.zeros((1, 2), np.float32)))
-    (tmp_path / "labels.txt").write_text("a\nb\n")
-    proc = lensbox(
-        "model",
-        "import",
-        str(tmp_path / "m.onnx"),
-        "--task",
-        "activity",
-        "--labels",
-        str(tmp_path / "labels.txt"),
-        "--input-size",
-        "64",
-        "--out",
-        str(tmp_path / "p"),
-    )
+    model = _constant_model(np.zeros((1, 2), np.float32))
+    proc, _ = _import(tmp_path, model, "activity", "a\nb\n")
     assert proc.returncode == 1 and "standard output format" in proc.stderr
