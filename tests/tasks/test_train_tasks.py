@@ -4,6 +4,7 @@ known: train (real ImageNet backbone) -> package with parity -> evaluate on fres
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _evaluate(model: Path, data: Path) -> dict:
     return json.loads(proc.stdout)
 
 
-def _run(model: Path, video: Path, results: Path) -> list[dict]:
+def _run(model: Path, video: Path, results: Path, *extra: str) -> list[dict]:
     proc = lensbox(
         "run",
         str(model),
@@ -47,6 +48,7 @@ def _run(model: Path, video: Path, results: Path) -> list[dict]:
         "0",
         "--results",
         str(results),
+        *extra,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -136,8 +138,10 @@ def test_segmenter_trains_evaluates_and_runs(segmenter: Path, tmp_path: Path) ->
         image = cv2.imread(str(fresh / "images" / f"s{i:03d}.png"))
         writer.write(image)
     writer.release()
-    docs = _run(segmenter, video, tmp_path / "r.jsonl")
+    docs = _run(segmenter, video, tmp_path / "r.jsonl", "--set", "include_mask=true")
     assert len(docs) == 6
+    mask = cv2.imdecode(np.frombuffer(base64.b64decode(docs[0]["mask_png"]), np.uint8), 0)
+    assert mask.shape == (96, 128) and set(np.unique(mask)) <= {0, 1, 2}
     for doc in docs:
         assert set(doc["class_fractions"]) <= {"sky", "ground", "box"}
         assert abs(sum(doc["class_fractions"].values()) - 1) < 0.01

@@ -128,6 +128,11 @@ def render_report(manifest: ModelManifest, history: list[dict[str, Any]]) -> str
             cells = "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns)
             parts.append(f"<tr><td>{esc(label)}</td>{cells}</tr>")
         parts.append("</table>")
+    if isinstance(metrics.get("per_class_iou"), dict):
+        parts.append("<h2>Per-class IoU</h2><table><tr><th>class</th><th>IoU</th></tr>")
+        for label, iou in metrics["per_class_iou"].items():
+            parts.append(f"<tr><td>{esc(label)}</td><td>{_cell(iou)}</td></tr>")
+        parts.append("</table>")
     parts.append("<h2>Provenance</h2><table>")
     for key, value in manifest.provenance.items():
         if key != "recipe":
