@@ -92,9 +92,11 @@ def test_detector_trains_evaluates_and_runs(detector: Path, tmp_path: Path) -> N
         frame[100:180, 20 + 10 * i : 110 + 10 * i] = DET_BGR["red"]
         writer.write(frame)
     writer.release()
-    docs = _run(detector, video, tmp_path / "r.jsonl")
+    docs = _run(detector, video, tmp_path / "r.jsonl", "--set", "track=true")
     found = [d for d in docs if d["counts"].get("red")]
     assert len(found) >= 16, [d["counts"] for d in docs]
+    reds = [b for d in found for b in d["detections"] if b["label"] == "red"]
+    assert len({b["track_id"] for b in reds}) <= 2  # one rectangle keeps (about) one ID
     centres = [
         np.mean([b["box"][0] + b["box"][2] for b in d["detections"] if b["label"] == "red"]) / 2
         for d in found

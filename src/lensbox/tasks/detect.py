@@ -275,6 +275,29 @@ class DetectTask(Task):
     ) -> list[dict[str, Any]]:
         return [decode_detections(outputs, manifest, frame_size)]
 
+    def new_state(self, package: Any) -> Any:
+        from lensbox.runtime.tracking import IouTracker
+
+        return IouTracker()
+
+    def decode_frame(
+        self, outputs: list[np.ndarray], manifest: Any, frame_size: tuple[int, int], state: Any
+    ) -> dict[str, Any]:
+        """With ``task_params.track`` (``lensbox run --set track=true``) every detection gets
+        a ``track_id`` that follows its object from frame to frame."""
+        if not manifest.task_params.get("track") or state is None:
+            return decode_detections(outputs, manifest, frame_size)
+        # ByteTrack: detections down to half the threshold may continue a track; only those
+        # above it start one.
+        threshold = float(manifest.task_params.get("score_threshold", DEFAULT_SCORE_THRESHOLD))
+        state.high_score, state.low_score = threshold, threshold / 2
+        payload = decode_detections(outputs, manifest, frame_size, threshold / 2)
+        tracked = state.update(payload["detections"])
+        counts: dict[str, int] = {}
+        for det in tracked:
+            counts[det["label"]] = counts.get(det["label"], 0) + 1
+        return {**payload, "detections": tracked, "counts": counts, "n_detections": len(tracked)}
+
     def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: Any) -> None:
         import cv2
 
