@@ -89,10 +89,9 @@ def evaluate_detector(
     package_path: str | Path, root: str | Path, split: str | None = None, threads: int | None = None
 ) -> dict[str, Any]:
     """COCO mAP of a detection package on a dataset (VOC, YOLO or COCO), boxes by class name."""
-    from lensbox.data.detection import scan_detection
+    from lensbox.data.detection import load_sample, scan_detection
     from lensbox.runtime.engine import Engine
     from lensbox.tasks.detect import decode_detections, detection_metrics
-    from lensbox.train.detect import _load
 
     engine = Engine.open(package_path, threads=threads)
     labels = engine.manifest.labels
@@ -108,7 +107,7 @@ def evaluate_detector(
     predictions = []
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        images = pool.map(lambda s: _load(s, 100_000).image, samples)
+        images = pool.map(lambda s: load_sample(s, 100_000).image, samples)
         for image in images:
             outputs = engine.run(to_tensor(image, spec, "rgb")[None])
             payload = decode_detections(outputs, engine.manifest, image.shape[:2], 0.01)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from lensbox._optional import require
 from lensbox.data.imagefolder import FileProblem
 from lensbox.data.images import IMAGE_EXTENSIONS
 from lensbox.data.splits import SplitReport
@@ -390,3 +391,28 @@ def _read_coco(root: Path) -> tuple[list[str], list[_Entry], list[FileProblem]]:
             )
         )
     return labels, entries, problems
+
+
+@dataclass
+class LoadedSample:
+    """An image decoded for training or scoring, with its boxes scaled to it."""
+
+    image: np.ndarray  # RGB uint8, longest side <= max_side
+    boxes: np.ndarray  # (K, 4) xyxy in this image's pixels
+    classes: np.ndarray
+
+
+def load_sample(sample: DetectionSample, max_side: int) -> LoadedSample:
+    """Decode once, shrunk to ``max_side``; annotations are in the stored pixel orientation,
+    so no EXIF rotation is applied here (the scan checked sizes against the raw image)."""
+    cv2 = require("cv2", extra="runtime")
+
+    with Image.open(sample.image) as opened:
+        rgb = np.asarray(opened.convert("RGB"))
+    height, width = rgb.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale < 1.0:
+        rgb = cv2.resize(
+            rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+        )
+    return LoadedSample(rgb, sample.boxes * scale, sample.classes)

@@ -25,11 +25,18 @@ from typing import Any
 import numpy as np
 
 from lensbox._optional import require
-from lensbox.data.detection import DetectionReport, DetectionSample, scan_detection
+from lensbox.data.detection import (
+    DetectionReport,
+    DetectionSample,
+    LoadedSample,
+    load_sample,
+    scan_detection,
+)
 from lensbox.errors import TrainError
 from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import to_tensor
 from lensbox.train.callbacks import Checkpointer, QuietProgress, TrainProgress
+from lensbox.train.detect_model import build_detector, build_targets, focal_loss, giou_loss
 from lensbox.train.loop import (
     TrainOptions,
     freeze_batchnorm,
@@ -37,9 +44,6 @@ from lensbox.train.loop import (
     save_epoch,
     warmup_cosine,
 )
-
-STRIDE = 8
-FROZEN_BLOCKS = 7
 
 
 @dataclass
@@ -70,93 +74,11 @@ def input_spec(size: int) -> InputSpec:
     return InputSpec(height=size, width=size, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
-def build_detector(num_classes: int) -> Any:
-    """MobileNetV2 (ImageNet) + a three-level pyramid + heatmap and box-distance heads."""
-    torch = require("torch", extra="train")
-    from lensbox.train.backbones import mobilenet_v2_imagenet
-
-    nn = torch.nn
-    features = mobilenet_v2_imagenet().features
-
-    def head(channels: int, out: int, bias: float = 0.0) -> Any:
-        block = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, out, 1),
-        )
-        nn.init.constant_(block[-1].bias, bias)
-        return block
-
-    class Detector(nn.Module):  # type: ignore[name-defined]
-        def __init__(self) -> None:
-            super().__init__()
-            self.stem = features[:FROZEN_BLOCKS]  # stride 8, 32 channels
-            self.c4 = features[FROZEN_BLOCKS:14]  # stride 16, 96 channels
-            self.c5 = features[14:18]  # stride 32, 320 channels
-            width = 96
-            self.lat5 = nn.Conv2d(320, width, 1)
-            self.lat4 = nn.Conv2d(96, width, 1)
-            self.lat3 = nn.Conv2d(32, width, 1)
-            self.smooth4 = nn.Sequential(
-                nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)
-            )
-            self.smooth3 = nn.Sequential(
-                nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)
-            )
-            # Prior 0.01 for every class at start: focal-loss training is unstable without it.
-            self.heatmap = head(width, num_classes, bias=-math.log(99.0))
-            self.distances = head(width, 4, bias=-2.0)
-
-        def forward(self, x: Any) -> tuple[Any, Any]:
-            f = nn.functional
-            c3 = self.stem(x)
-            c4 = self.c4(c3)
-            c5 = self.c5(c4)
-            p5 = self.lat5(c5)
-            p4 = self.smooth4(self.lat4(c4) + f.interpolate(p5, size=c4.shape[-2:], mode="nearest"))
-            p3 = self.smooth3(self.lat3(c3) + f.interpolate(p4, size=c3.shape[-2:], mode="nearest"))
-            heat = torch.sigmoid(self.heatmap(p3))
-            # Distances as fractions of the input size: parity-friendly small numbers.
-            distances = f.softplus(self.distances(p3))
-            return heat, distances
-
-    model = Detector()
-    for parameter in model.stem.parameters():
-        parameter.requires_grad_(False)
-    return model
-
-
 # -- data -----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Loaded:
-    image: np.ndarray  # RGB uint8, longest side <= max_side
-    boxes: np.ndarray  # (K, 4) xyxy in this image's pixels
-    classes: np.ndarray
-
-
-def _load(sample: DetectionSample, max_side: int) -> _Loaded:
-    """Decode once, shrunk to ``max_side``; annotations are in the stored pixel orientation,
-    so no EXIF rotation is applied here (the scan checked sizes against the raw image)."""
-    cv2 = require("cv2", extra="runtime")
-    from PIL import Image
-
-    with Image.open(sample.image) as opened:
-        rgb = np.asarray(opened.convert("RGB"))
-    height, width = rgb.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    if scale < 1.0:
-        rgb = cv2.resize(
-            rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
-        )
-    return _Loaded(rgb, sample.boxes * scale, sample.classes)
-
-
 def _augment(
-    item: _Loaded, size: int, rng: np.random.Generator
+    item: LoadedSample, size: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random crop (keeping boxes whose centre stays in), flip, colour jitter, resize."""
     cv2 = require("cv2", extra="runtime")
@@ -196,85 +118,8 @@ def _augment(
     return np.clip(jitter, 0, 255).astype(np.uint8), boxes.astype(np.float32), classes
 
 
-def build_targets(
-    boxes: np.ndarray, classes: np.ndarray, num_classes: int, size: int, alpha: float = 0.54
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """TTFNet targets on the stride-8 grid: Gaussian centre heatmaps, and for the cells under
-    each box's (smaller) Gaussian the box itself with a weight that sums to log(area)."""
-    cells = size // STRIDE
-    heat = np.zeros((num_classes, cells, cells), dtype=np.float32)
-    box_target = np.zeros((4, cells, cells), dtype=np.float32)
-    weight = np.zeros((cells, cells), dtype=np.float32)
-    centres = (np.arange(cells, dtype=np.float32) + 0.5) * STRIDE
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    for k in np.argsort(-areas):  # small boxes last, so they win shared cells
-        x1, y1, x2, y2 = boxes[k]
-        w, h = x2 - x1, y2 - y1
-        if w < 1 or h < 1:
-            continue
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        sx, sy = max(alpha * w / 6, 0.8), max(alpha * h / 6, 0.8)
-        gx = np.exp(-((centres - cx) ** 2) / (2 * sx**2))
-        gy = np.exp(-((centres - cy) ** 2) / (2 * sy**2))
-        g = gy[:, None] * gx[None, :]
-        col = min(cells - 1, int(cx // STRIDE))
-        row = min(cells - 1, int(cy // STRIDE))
-        g[row, col] = 1.0
-        c = int(classes[k])
-        heat[c] = np.maximum(heat[c], g)
-        inside = (
-            (centres[None, :] >= x1)
-            & (centres[None, :] <= x2)
-            & (centres[:, None] >= y1)
-            & (centres[:, None] <= y2)
-        )
-        region = (g > 0.05) & inside
-        region[row, col] = True
-        share = g * region
-        share = share / share.sum() * np.log(max(w * h, 2.0))
-        box_target[:, region] = np.array([x1, y1, x2, y2], dtype=np.float32)[:, None]
-        weight[region] = share[region]
-    return heat, box_target, weight
-
-
-def _focal_loss(pred: Any, target: Any) -> Any:
-    """CenterNet's penalty-reduced focal loss on a Gaussian heatmap."""
-    torch = require("torch", extra="train")
-    pred = pred.clamp(1e-4, 1 - 1e-4)
-    positive = target.eq(1).float()
-    pos = -torch.log(pred) * (1 - pred) ** 2 * positive
-    neg = -torch.log(1 - pred) * pred**2 * (1 - target) ** 4 * (1 - positive)
-    return (pos.sum() + neg.sum()) / positive.sum().clamp(min=1.0)
-
-
-def _giou_loss(distances: Any, box_target: Any, weight: Any, size: int) -> Any:
-    torch = require("torch", extra="train")
-    mask = weight > 0
-    if not bool(mask.any()):
-        return distances.sum() * 0
-    cells = distances.shape[-1]
-    centres = (torch.arange(cells, dtype=distances.dtype, device=distances.device) + 0.5) * STRIDE
-    cy, cx = torch.meshgrid(centres, centres, indexing="ij")
-    d = distances * size
-    pred = torch.stack([cx - d[:, 0], cy - d[:, 1], cx + d[:, 2], cy + d[:, 3]], dim=1)
-    p = pred.permute(0, 2, 3, 1)[mask]
-    t = box_target.permute(0, 2, 3, 1)[mask]
-    w = weight[mask]
-    inter_w = (torch.minimum(p[:, 2], t[:, 2]) - torch.maximum(p[:, 0], t[:, 0])).clamp(min=0)
-    inter_h = (torch.minimum(p[:, 3], t[:, 3]) - torch.maximum(p[:, 1], t[:, 1])).clamp(min=0)
-    inter = inter_w * inter_h
-    area_p = (p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1])
-    area_t = (t[:, 2] - t[:, 0]) * (t[:, 3] - t[:, 1])
-    union = area_p + area_t - inter + 1e-6
-    enclose = (torch.maximum(p[:, 2], t[:, 2]) - torch.minimum(p[:, 0], t[:, 0])) * (
-        torch.maximum(p[:, 3], t[:, 3]) - torch.minimum(p[:, 1], t[:, 1])
-    ) + 1e-6
-    giou = inter / union - (enclose - union) / enclose
-    return ((1 - giou) * w).sum() / w.sum().clamp(min=1e-6)
-
-
 def _batch(
-    items: list[_Loaded],
+    items: list[LoadedSample],
     indices: np.ndarray,
     size: int,
     spec: InputSpec,
@@ -317,7 +162,7 @@ def predict_boxes(
     )
     out = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        views = pool.map(lambda s: _load(s, 10_000).image, samples)
+        views = pool.map(lambda s: load_sample(s, 10_000).image, samples)
         for image in views:
             outputs = session.run(None, {"input": to_tensor(image, spec)[None]})
             payload = decode_detections(
@@ -378,9 +223,11 @@ def train_detector(
     spec = input_spec(options.image_size)
     model = build_detector(num_classes).to(device)
     progress.stage("decode images", len(train_samples))
-    items: list[_Loaded] = []
+    items: list[LoadedSample] = []
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        for item in pool.map(lambda s: _load(s, max(640, options.image_size * 2)), train_samples):
+        for item in pool.map(
+            lambda s: load_sample(s, max(640, options.image_size * 2)), train_samples
+        ):
             items.append(item)
             progress.advance()
 
@@ -432,8 +279,8 @@ def train_detector(
                     )
                 x = torch.from_numpy(images).to(device).to(memory_format=torch.channels_last)
                 heat_pred, dist_pred = model(x)
-                heat_loss = _focal_loss(heat_pred, torch.from_numpy(heats).to(device))
-                box_loss = _giou_loss(
+                heat_loss = focal_loss(heat_pred, torch.from_numpy(heats).to(device))
+                box_loss = giou_loss(
                     dist_pred,
                     torch.from_numpy(boxes).to(device),
                     torch.from_numpy(weights).to(device),
@@ -462,7 +309,7 @@ def train_detector(
         progress.advance(epoch=epoch, loss=record["train_loss"])
 
     model.to(memory_format=torch.contiguous_format).eval()
-    probe_images = [_load(s, 10_000).image for s in (held or train_samples)[:8]]
+    probe_images = [load_sample(s, 10_000).image for s in (held or train_samples)[:8]]
     probe = np.stack([to_tensor(i, spec) for i in probe_images])
     outputs = [
         OutputSpec(name="heatmap", kind="heatmap", decode="centernet"),
