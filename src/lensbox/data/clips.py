@@ -8,7 +8,7 @@ and skipped.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from lensbox._optional import require
 from lensbox.data.imagefolder import FileProblem
+from lensbox.data.splits import SplitReport
 from lensbox.errors import DataError
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"})
@@ -30,26 +31,18 @@ class Clip:
 
 
 @dataclass
-class ClipReport:
-    root: Path
-    labels: list[str]
-    clips: list[Clip]
-    problems: list[FileProblem] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+class ClipReport(SplitReport[Clip]):
+    """Clips per label; a clip folder defines no splits, so ``select`` gives every clip."""
 
     @property
-    def can_train(self) -> bool:
-        return not self.errors
+    def clips(self) -> list[Clip]:
+        return self.samples
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(self.labels, 0)
         for clip in self.clips:
             counts[self.labels[clip.label]] += 1
         return counts
-
-    def raise_if_unusable(self) -> None:
-        if self.errors:
-            raise DataError(f"{self.root}: {self.errors[0]}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,7 +141,7 @@ def scan_clips(root: str | Path, min_frames: int = 2) -> ClipReport:
             if isinstance(outcome, FileProblem):
                 report.problems.append(outcome)
             else:
-                report.clips.append(outcome)
+                report.samples.append(outcome)
     if not labels:
         report.errors.append("no label folders with video clips (MP4/AVI/MKV) found")
     elif len(labels) < 2:
