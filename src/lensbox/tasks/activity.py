@@ -143,6 +143,8 @@ class ActivityTask(Task):
         return classify_clip(engine, frames)
 
     def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: Any) -> None:
+        import cv2
+
         from lensbox.runtime.draw import label_box
 
         if payload.get("label") is None:
@@ -154,8 +156,6 @@ class ActivityTask(Task):
         bar_w = max(60, image.shape[1] // 5)
         y = 10 + max(30, image.shape[0] // 14)
         for name, score in sorted(payload["scores"].items(), key=lambda kv: -kv[1])[:5]:
-            import cv2
-
             cv2.rectangle(image, (10, y), (10 + int(bar_w * score), y + 8), (60, 200, 60), -1)
             cv2.putText(
                 image,

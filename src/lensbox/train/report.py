@@ -27,7 +27,6 @@ def curves_png(history: list[dict[str, Any]]) -> str | None:
     rows = [h for h in history if h.get("stage") in ("fine-tune", "train") and "train_loss" in h]
     if not rows:
         return None
-    epochs = [h["epoch"] for h in rows]
     score_keys = [
         k for k in ("accuracy", "miou") if any(f"train_{k}" in h or f"val_{k}" in h for h in rows)
     ]
@@ -43,7 +42,6 @@ def curves_png(history: list[dict[str, Any]]) -> str | None:
             axis.set(ylim=(0, 1.02))
         axis.grid(alpha=0.3)
         axis.legend()
-    del epochs
     encoded = _png(figure)
     plt.close(figure)
     return encoded
