@@ -196,7 +196,8 @@ def write_package(
 
 
 def zip_package(folder: Path, archive: Path) -> Path:
-    """Zip a package folder's model.onnx and manifest.json (the form uploads and devices use)."""
+    """Zip a package folder's model.onnx, manifest.json and the files the manifest lists (the
+    form uploads and devices use)."""
     manifest = parse_manifest(
         json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8")), str(folder)
     )
@@ -219,11 +220,11 @@ def _extract_zip(path: Path) -> Path:
             if prefix + MANIFEST_FILE in names:
                 try:
                     data = json.loads(archive.read(prefix + MANIFEST_FILE))
-                    extra = data.get("files", {}) if isinstance(data, dict) else {}
-                    if isinstance(extra, dict):
-                        wanted_files += [n for n in extra if isinstance(n, str) and "/" not in n]
                 except (json.JSONDecodeError, UnicodeDecodeError):
-                    pass  # load_package reports the bad manifest
+                    data = None  # load_package reports the bad manifest
+                if isinstance(data, dict):
+                    # The schema check vets the extra file names before any is written.
+                    wanted_files = parse_manifest(data, f"{path}:{MANIFEST_FILE}").file_names()
             for wanted in wanted_files:
                 if prefix + wanted not in names:
                     raise PackageError(
