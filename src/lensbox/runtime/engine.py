@@ -29,7 +29,7 @@ class Engine:
         self.manifest = package.manifest
         self.session = session
         self.task = task
-        # Per-stream task state (an activity model's window); replicas share it.
+        # Per-stream task state (an activity window, a tracker); replicas share it.
         self.state = state if state is not None else task.new_state(package)
         self.input_name = self.manifest.input.name
         self.output_names = [o.name for o in self.manifest.outputs]
