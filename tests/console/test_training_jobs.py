@@ -77,3 +77,32 @@ def test_unsafe_dataset_zips_are_refused(client: TestClient) -> None:
     )
     assert response.status_code == 400 and "expands" in response.json()["detail"]
     assert client.post("/api/v1/training-jobs", json={"dataset_id": 99}).status_code == 404
+
+
+@pytest.mark.slow
+def test_a_detection_dataset_is_recognised_and_trains_a_detector(
+    client: TestClient, tmp_path: Path
+) -> None:
+    from tests.vision_data import detection_samples, write_voc
+
+    data = write_voc(tmp_path / "boxes", detection_samples(8))
+    (data / "annotations" / "img000.xml").write_text("<annotation><filename>img000.jpg")
+    response = client.post(
+        "/api/v1/datasets",
+        files={"file": ("boxes.zip", _zip_folder(data, "boxes/"), "application/zip")},
+    )
+    assert response.status_code == 201, response.text
+    report = response.json()["report"]
+    assert report["task"] == "detect" and report["format"] == "voc"
+    assert report["n_images"] == 7 and report["n_problems"] == 1
+    job = client.post(
+        "/api/v1/training-jobs",
+        json={"dataset_id": response.json()["id"], "epochs": 1, "image_size": 64},
+    ).json()
+    deadline = time.monotonic() + 240
+    while job["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(1)
+        job = client.get(f"/api/v1/training-jobs/{job['id']}").json()
+    assert job["status"] == "succeeded", job
+    model = client.get(f"/api/v1/models/{job['model_id']}").json()
+    assert model["task"] == "detect" and sorted(model["labels"]) == ["blue", "red"]

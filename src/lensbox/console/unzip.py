@@ -36,10 +36,9 @@ def safe_extract(archive_path: Path, target: Path, max_unpacked: int, max_ratio:
 
 
 def dataset_root(folder: Path) -> Path:
-    """A zip of one top-level folder holds the class folders one level down."""
+    """A zip of one top-level folder holds the dataset one level down (no dataset of any
+    task is a single folder: an ImageFolder has two classes, the others images/ and more)."""
     entries = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
     if len(entries) == 1 and entries[0].is_dir():
-        inner = [p for p in entries[0].iterdir() if p.is_dir()]
-        if inner and all(any(c.is_file() for c in d.iterdir()) for d in inner):
-            return entries[0]
+        return entries[0]
     return folder

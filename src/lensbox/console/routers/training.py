@@ -1,5 +1,6 @@
-"""/api/v1/datasets and /api/v1/training-jobs: upload an ImageFolder zip, check it, train on it
-in a background process, follow its progress, and register the model it produces."""
+"""/api/v1/datasets and /api/v1/training-jobs: upload a dataset zip (any task's layout), check
+it, train on it in a background process, follow its progress, and register the model it
+produces."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ from lensbox.console.packages import inspect_package_zip
 from lensbox.console.routers.models import register_model
 from lensbox.console.schemas import Id
 from lensbox.console.unzip import dataset_root, safe_extract
-from lensbox.data.imagefolder import scan_imagefolder
+from lensbox.data.layout import guess_task
 from lensbox.errors import LensboxError
 from lensbox.manifest import zip_package
+from lensbox.tasks import get_task
 
 router = APIRouter(tags=["training"])
 
@@ -38,9 +40,11 @@ class DatasetOut(BaseModel):
 
 
 class JobIn(BaseModel):
+    """Training options; left out, each takes its task's ``lensbox train`` default."""
+
     dataset_id: int = Field(ge=1, le=2**53 - 1)
-    epochs: int = Field(default=15, ge=0, le=200)
-    image_size: int = Field(default=224, ge=32, le=1024)
+    epochs: int | None = Field(default=None, ge=0, le=200)
+    image_size: int | None = Field(default=None, ge=32, le=1024)
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -64,7 +68,8 @@ def _dataset_out(dataset: Dataset) -> DatasetOut:
 def upload_dataset(
     file: UploadFile, session: SessionDep, store: StoreDep, settings: SettingsDep
 ) -> DatasetOut:
-    """Upload a zip of an ImageFolder tree; the response carries its ``data check`` report."""
+    """Upload a dataset zip (ImageFolder, VOC/YOLO/COCO, images + masks, clip folders); the
+    response carries its ``data check`` report, with the task it was recognised as."""
     sha, _, path = receive_upload(store, file, settings)
     target = settings.data / "datasets" / sha
     if not target.exists():
@@ -74,7 +79,8 @@ def upload_dataset(
             raise HTTPException(400, str(exc)) from None
     root = dataset_root(target)
     try:
-        report = scan_imagefolder(root).to_dict()
+        task = guess_task(root)
+        report = {"task": task, **get_task(task).check_data(root).to_dict()}
     except LensboxError as exc:
         raise HTTPException(400, str(exc)) from None
     report["root"] = root.name
@@ -150,13 +156,11 @@ def start_job(body: JobIn, request: Request, session: SessionDep, settings: Sett
         "train",
         dataset.path,
         "--task",
-        "classify",
+        str(dataset.report.get("task", "classify")),
         "--out",
         str(out),
-        "--epochs",
-        str(body.epochs),
-        "--image-size",
-        str(body.image_size),
+        *(["--epochs", str(body.epochs)] if body.epochs is not None else []),
+        *(["--image-size", str(body.image_size)] if body.image_size is not None else []),
         "--progress-file",
         str(folder / "progress.jsonl"),
         "--json",
@@ -188,8 +192,10 @@ def _finish(app: Any, job_id: int, process: subprocess.Popen[bytes], out: Path) 
                 errors = [line for line in log.splitlines() if line.startswith("error:")]
                 raise LensboxError(errors[-1] if errors else f"exit code {process.returncode}")
             job.model_id = _register(session, app.state.store, settings, out)
-            job.status, job.message = "succeeded", json.loads(stdout or b"{}").get("val_accuracy")
-            job.message = f"val_accuracy {job.message}"
+            metrics = json.loads(stdout or b"{}").get("metrics", {})
+            shown = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+            job.status = "succeeded"
+            job.message = ", ".join(f"{k} {v}" for k, v in list(shown.items())[:4]) or None
         except (LensboxError, OSError, ValueError) as exc:
             job.status, job.message = "failed", str(exc)
         job.updated_at = now()
