@@ -85,13 +85,77 @@ def _default_split(splits: list[str], asked: str | None) -> str:
     return "test" if "test" in splits else "all"
 
 
+def predict_boxes(
+    engine: Any, samples: list[Any], threshold: float = 0.01
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(boxes, scores, classes) per detection sample, in its image's pixels, through the task's
+    own decoder; a low threshold, as COCO mAP wants the whole ranking."""
+    from lensbox.data.detection import load_sample
+    from lensbox.tasks.detect import decode_detections
+
+    spec = engine.manifest.input
+    predictions = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for image in pool.map(lambda s: load_sample(s, 100_000).image, samples):
+            outputs = engine.run(to_tensor(image, spec, "rgb")[None])
+            dets = decode_detections(outputs, engine.manifest, image.shape[:2], threshold)[
+                "detections"
+            ]
+            predictions.append(
+                (
+                    np.array([d["box"] for d in dets], dtype=np.float32).reshape(-1, 4),
+                    np.array([d["score"] for d in dets], dtype=np.float32),
+                    np.array([d["class_index"] for d in dets], dtype=np.int64),
+                )
+            )
+    return predictions
+
+
+def segmentation_confusion(
+    engine: Any, colours: Any, lut: np.ndarray, samples: list[Any]
+) -> np.ndarray:
+    """Confusion matrix over every non-ignored mask pixel (``lut`` maps mask values to model
+    classes, 255 = ignore), with predictions scaled to each mask's own resolution."""
+    import cv2
+
+    from lensbox.data.images import load_rgb
+    from lensbox.data.segmentation import read_mask
+
+    n = len(engine.manifest.labels)
+    spec = engine.manifest.input
+    confusion = np.zeros((n, n), dtype=np.int64)
+
+    def load(sample: Any) -> tuple[np.ndarray, np.ndarray]:
+        return load_rgb(sample.image), lut[read_mask(sample.mask, colours)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for image, mask in pool.map(load, samples):
+            logits = engine.run(to_tensor(image, spec, "rgb")[None])[0][0]
+            height, width = mask.shape
+            if (logits.shape[1], logits.shape[2]) != (height, width):
+                # Bilinear on the scores, then argmax: finer borders than resizing labels.
+                resized = cv2.resize(
+                    np.ascontiguousarray(logits.transpose(1, 2, 0)),
+                    (width, height),
+                    interpolation=cv2.INTER_LINEAR,
+                )
+                predicted = resized.reshape(height, width, n).argmax(axis=2)
+            else:
+                predicted = logits.argmax(axis=0)
+            valid = mask != 255
+            confusion += np.bincount(
+                mask[valid].astype(np.int64) * n + predicted[valid], minlength=n * n
+            ).reshape(n, n)
+    return confusion
+
+
 def evaluate_detector(
     package_path: str | Path, root: str | Path, split: str | None = None, threads: int | None = None
 ) -> dict[str, Any]:
     """COCO mAP of a detection package on a dataset (VOC, YOLO or COCO), boxes by class name."""
-    from lensbox.data.detection import load_sample, scan_detection
+    from lensbox.data.detection import scan_detection
     from lensbox.runtime.engine import Engine
-    from lensbox.tasks.detect import decode_detections, detection_metrics
+    from lensbox.tasks.detect import detection_metrics
 
     engine = Engine.open(package_path, threads=threads)
     labels = engine.manifest.labels
@@ -103,22 +167,8 @@ def evaluate_detector(
         root, [report.labels[int(c)] for s in samples for c in s.classes], labels, "class(es)"
     )
     to_model = np.array([labels.index(n) if n in labels else -1 for n in report.labels])
-    spec = engine.manifest.input
-    predictions = []
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        images = pool.map(lambda s: load_sample(s, 100_000).image, samples)
-        for image in images:
-            outputs = engine.run(to_tensor(image, spec, "rgb")[None])
-            payload = decode_detections(outputs, engine.manifest, image.shape[:2], 0.01)
-            dets = payload["detections"]
-            predictions.append(
-                (
-                    np.array([d["box"] for d in dets], dtype=np.float32).reshape(-1, 4),
-                    np.array([d["score"] for d in dets], dtype=np.float32),
-                    np.array([d["class_index"] for d in dets], dtype=np.int64),
-                )
-            )
+    predictions = predict_boxes(engine, samples)
     wall = time.perf_counter() - start
     truth = [(s.boxes, to_model[s.classes]) for s in samples]
     metrics = detection_metrics(truth, predictions, labels)
@@ -141,10 +191,7 @@ def evaluate_segmenter(
     threads: int | None = None,
 ) -> dict[str, Any]:
     """mIoU, per-class IoU and pixel accuracy, scored at each mask's own resolution."""
-    import cv2
-
-    from lensbox.data.images import load_rgb
-    from lensbox.data.segmentation import read_mask, scan_segmentation
+    from lensbox.data.segmentation import scan_segmentation
     from lensbox.runtime.engine import Engine
     from lensbox.tasks.segment import segmentation_metrics
 
@@ -170,32 +217,8 @@ def evaluate_segmenter(
             f"{root}: class(es) {unknown} are not labels of the model (it knows {labels}); "
             "pass --ignore-index for a void class"
         )
-    n = len(labels)
-    confusion = np.zeros((n, n), dtype=np.int64)
-    spec = engine.manifest.input
     start = time.perf_counter()
-
-    def load(sample: Any) -> tuple[np.ndarray, np.ndarray]:
-        return load_rgb(sample.image), lut[read_mask(sample.mask, report.colours)]
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for image, mask in pool.map(load, samples):
-            logits = engine.run(to_tensor(image, spec, "rgb")[None])[0][0]
-            height, width = mask.shape
-            if (logits.shape[1], logits.shape[2]) != (height, width):
-                # Bilinear on the scores, then argmax: finer borders than resizing labels.
-                resized = cv2.resize(
-                    np.ascontiguousarray(logits.transpose(1, 2, 0)),
-                    (width, height),
-                    interpolation=cv2.INTER_LINEAR,
-                )
-                predicted = resized.reshape(height, width, n).argmax(axis=2)
-            else:
-                predicted = logits.argmax(axis=0)
-            valid = mask != 255
-            confusion += np.bincount(
-                mask[valid].astype(np.int64) * n + predicted[valid], minlength=n * n
-            ).reshape(n, n)
+    confusion = segmentation_confusion(engine, report.colours, lut, samples)
     wall = time.perf_counter() - start
     return {
         **segmentation_metrics(confusion, labels),

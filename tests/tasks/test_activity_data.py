@@ -53,3 +53,20 @@ def test_extra_files_are_zipped_checksummed_and_verified(tmp_path: Path) -> None
     (package.root / "head.onnx").unlink()
     with pytest.raises(PackageError, match=r"lists head\.onnx"):
         load_package(package.root)
+
+
+@pytest.mark.parametrize("task", ["detect", "segment", "activity"])
+@pytest.mark.parametrize("case", ["missing", "empty"])
+def test_unusable_folders_get_one_error_line(task: str, case: str, tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    if case == "empty":
+        folder.mkdir()
+    for command in (
+        ["data", "check", str(folder), "--task", task],
+        ["train", str(folder), "--task", task, "--out", str(tmp_path / "m")],
+    ):
+        proc = lensbox(*command)
+        assert proc.returncode == 1, (command, proc.stderr)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and str(folder) in errors[0], proc.stderr
+        assert "Traceback" not in proc.stderr

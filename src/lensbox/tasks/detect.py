@@ -112,6 +112,14 @@ def _post_nms(
     return boxes, scores, classes
 
 
+def count_labels(detections: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for det in detections:
+        name = str(det["label"])
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def decode_detections(
     outputs: list[np.ndarray],
     manifest: Any,
@@ -151,13 +159,9 @@ def decode_detections(
         }
         for b, s, c in zip(boxes, scores[order], classes[order], strict=True)
     ]
-    counts: dict[str, int] = {}
-    for det in detections:
-        name = str(det["label"])
-        counts[name] = counts.get(name, 0) + 1
     return {
         "detections": detections,
-        "counts": counts,
+        "counts": count_labels(detections),
         "n_detections": len(detections),
         "frame_size": [width, height],
     }
@@ -293,10 +297,12 @@ class DetectTask(Task):
         state.high_score, state.low_score = threshold, threshold / 2
         payload = decode_detections(outputs, manifest, frame_size, threshold / 2)
         tracked = state.update(payload["detections"])
-        counts: dict[str, int] = {}
-        for det in tracked:
-            counts[det["label"]] = counts.get(det["label"], 0) + 1
-        return {**payload, "detections": tracked, "counts": counts, "n_detections": len(tracked)}
+        return {
+            **payload,
+            "detections": tracked,
+            "counts": count_labels(tracked),
+            "n_detections": len(tracked),
+        }
 
     def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: Any) -> None:
         import cv2

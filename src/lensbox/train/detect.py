@@ -27,7 +27,6 @@ import numpy as np
 from lensbox._optional import require
 from lensbox.data.detection import (
     DetectionReport,
-    DetectionSample,
     LoadedSample,
     load_sample,
     scan_detection,
@@ -137,48 +136,6 @@ def _batch(
     return np.stack(images), np.stack(heats), np.stack(boxes), np.stack(weights)
 
 
-def predict_boxes(
-    session: Any,
-    spec: InputSpec,
-    samples: list[DetectionSample],
-    labels: list[str],
-    threshold: float = 0.01,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Detections per sample in original-image pixels, through the task's own decoder."""
-    from lensbox.manifest import ModelManifest
-    from lensbox.tasks.detect import decode_detections
-
-    manifest = ModelManifest(
-        name="eval",
-        task="detect",
-        labels=labels,
-        input=spec,
-        sha256="0" * 64,
-        outputs=[
-            OutputSpec(name="heatmap", kind="heatmap", decode="centernet"),
-            OutputSpec(name="boxes", kind="distances", decode="centernet"),
-        ],
-        task_params={"max_detections": 100},
-    )
-    out = []
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        views = pool.map(lambda s: load_sample(s, 10_000).image, samples)
-        for image in views:
-            outputs = session.run(None, {"input": to_tensor(image, spec)[None]})
-            payload = decode_detections(
-                outputs, manifest, image.shape[:2], score_threshold=threshold
-            )
-            dets = payload["detections"]
-            out.append(
-                (
-                    np.array([d["box"] for d in dets], dtype=np.float32).reshape(-1, 4),
-                    np.array([d["score"] for d in dets], dtype=np.float32),
-                    np.array([d["class_index"] for d in dets], dtype=np.int64),
-                )
-            )
-    return out
-
-
 def train_detector(
     root: str | Path,
     out: str | Path,
@@ -191,7 +148,6 @@ def train_detector(
     from lensbox.train.packaging import backbone_provenance, export_package
 
     torch = require("torch", extra="train")
-    ort = require("onnxruntime", extra="runtime")
     options = options or DetectOptions()
     progress = progress or QuietProgress()
     started = time.perf_counter()
@@ -346,8 +302,10 @@ def train_detector(
     )
     if held:
         progress.stage(f"evaluate on {held_name}", 1)
-        session = ort.InferenceSession(str(package.model_path), providers=["CPUExecutionProvider"])
-        predictions = predict_boxes(session, spec, held, report.labels)
+        from lensbox.evaluation import predict_boxes
+        from lensbox.runtime.engine import Engine
+
+        predictions = predict_boxes(Engine.open(out_dir), held)
         evaluated = detection_metrics(
             [(s.boxes, s.classes) for s in held], predictions, report.labels
         )

@@ -195,21 +195,6 @@ def class_weights(masks: list[np.ndarray], n: int) -> np.ndarray:
     return np.clip(weights, 0.3, 4.0).astype(np.float32)
 
 
-def confusion_for(
-    session: Any, spec: InputSpec, pairs: list[tuple[np.ndarray, np.ndarray]], n: int
-) -> np.ndarray:
-    """Confusion matrix over all non-ignored pixels, predictions at the mask's resolution."""
-    confusion = np.zeros((n, n), dtype=np.int64)
-    for image, mask in pairs:
-        logits = session.run(None, {"input": to_tensor(image, spec)[None]})[0][0]
-        predicted = np.argmax(logits, axis=0)
-        valid = mask != IGNORE
-        confusion += np.bincount(
-            mask[valid].astype(np.int64) * n + predicted[valid], minlength=n * n
-        ).reshape(n, n)
-    return confusion
-
-
 def train_segmenter(
     root: str | Path,
     out: str | Path,
@@ -221,7 +206,6 @@ def train_segmenter(
     from lensbox.train.packaging import backbone_provenance, export_package
 
     torch = require("torch", extra="train")
-    ort = require("onnxruntime", extra="runtime")
     options = options or SegmentOptions()
     progress = progress or QuietProgress()
     started = time.perf_counter()
@@ -327,8 +311,7 @@ def train_segmenter(
         progress.advance(epoch=epoch, loss=record["train_loss"], acc=record["train_accuracy"])
 
     model.to(memory_format=torch.contiguous_format).eval()
-    held_pairs = [load_pair(s, spec, report.colours, lut) for s in held]
-    probe_source = held_pairs or pairs
+    probe_source = [load_pair(s, spec, report.colours, lut) for s in held[:4]] or pairs
     probe = np.stack([to_tensor(image, spec) for image, _ in probe_source[:4]])
     provenance = {
         "dataset_path": str(report.root.resolve()),
@@ -363,15 +346,17 @@ def train_segmenter(
         progress=progress,
     )
     metrics: dict[str, Any] = {}
-    if held_pairs:
+    if held:
         progress.stage(f"evaluate on {held_name}", 1)
-        session = ort.InferenceSession(str(package.model_path), providers=["CPUExecutionProvider"])
-        confusion = confusion_for(session, spec, held_pairs, len(labels))
+        from lensbox.evaluation import segmentation_confusion
+        from lensbox.runtime.engine import Engine
+
+        confusion = segmentation_confusion(Engine.open(out_dir), report.colours, lut, held)
         metrics = {
             **segmentation_metrics(confusion, labels),
             "evaluated_on": held_name,
-            "n_images": len(held_pairs),
-            "evaluated_with": "onnxruntime (masks at the model's input size)",
+            "n_images": len(held),
+            "evaluated_with": "onnxruntime, at each mask's own resolution",
         }
         progress.advance()
     seconds = time.perf_counter() - started
