@@ -1,7 +1,8 @@
 """One hierarchy for every error lensbox raises on purpose.
 
 The CLI prints ``str(error)`` on one line and exits non-zero; anything that is not a
-``LensboxError`` is a bug and keeps its traceback (with ``--debug`` always).
+``LensboxError`` is a bug and keeps its traceback (with ``--debug`` always). Every subclass is
+defined here, so this tree is the whole list (a test checks it against the classes that exist).
 
 ::
 
@@ -14,7 +15,11 @@ The CLI prints ``str(error)`` on one line and exits non-zero; anything that is n
     ├── TrainError              training cannot start or continue (bad options, resume mismatch)
     ├── ExportError             ONNX export failed or its outputs drift from PyTorch
     ├── LabelError              labels of a dataset and a model cannot be matched
-    └── MissingExtraError       an optional dependency (an extra) is not installed
+    ├── MissingExtraError       an optional dependency (an extra) is not installed
+    ├── SourceError             a frame source cannot be opened (bad path, unsupported kind)
+    ├── FunctionError           an inference function cannot be loaded or has no ``process``
+    ├── ConsoleError            the console answered with an error or could not be reached
+    └── UploadTooLarge          an upload to the console is over its size limit
 """
 
 from __future__ import annotations
@@ -58,3 +63,23 @@ class LabelError(LensboxError):
 
 class MissingExtraError(LensboxError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class SourceError(LensboxError):
+    """A source cannot be opened at all (bad path, unsupported kind)."""
+
+
+class FunctionError(LensboxError):
+    """The inference function file cannot be loaded or has no ``process``."""
+
+
+class ConsoleError(LensboxError):
+    """The console answered with an error, or could not be reached (``status``: its HTTP code)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UploadTooLarge(LensboxError):
+    """An upload is over the console's size limit."""

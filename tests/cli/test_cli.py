@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import add_bad_files, make_imagefolder, synthetic_image
+from tests.helpers import add_bad_files, make_imagefolder, synthetic_image
 
 
 def lensbox(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:

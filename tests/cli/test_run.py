@@ -13,16 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import free_port
-from tests.onnx_models import colour_classifier_onnx, write_video
+from tests.helpers import free_port, lensbox
+from tests.helpers.onnx_models import colour_classifier_onnx, write_video
 
 BGR = {"red": (0, 0, 220), "green": (0, 220, 0), "blue": (220, 0, 0)}
-
-
-def lensbox(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lensbox", *args], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def _health(port: int) -> dict:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.console.helpers import wait_url
+from tests.helpers import free_port, wait_url
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from tests.browser import ARTIFACTS, CHROMIUM, chromium_page
-from tests.conftest import free_port
-from tests.console.helpers import health, lensbox, start_agent, wait_sha, wait_url
-from tests.onnx_models import colour_package, write_video
+from tests.helpers import free_port, health, lensbox, start_agent, wait_sha, wait_url
+from tests.helpers.browser import ARTIFACTS, CHROMIUM, chromium_page
+from tests.helpers.onnx_models import colour_package, write_video
 
 BGR_GREEN = (0, 220, 0)
 

@@ -11,10 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import free_port
-from tests.console.helpers import lensbox, start_agent, wait_url
-from tests.mqtt_broker import requires_mosquitto
-from tests.onnx_models import colour_package, write_video
+from tests.helpers import free_port, lensbox, start_agent, wait_url
+from tests.helpers.mqtt_broker import requires_mosquitto
+from tests.helpers.onnx_models import colour_package, write_video
 
 
 @requires_mosquitto

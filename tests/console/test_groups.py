@@ -6,9 +6,8 @@ import json
 import signal
 from pathlib import Path
 
-from tests.conftest import free_port
-from tests.console.helpers import health, lensbox, start_agent, wait_sha, wait_url
-from tests.onnx_models import colour_package, write_video
+from tests.helpers import free_port, health, lensbox, start_agent, wait_sha, wait_url
+from tests.helpers.onnx_models import colour_package, write_video
 
 
 def test_group_deploy_reaches_every_device(console, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

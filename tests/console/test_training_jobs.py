@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from lensbox.console.app import create_app
 from lensbox.console.settings import ConsoleSettings
-from tests.conftest import add_bad_files, make_imagefolder
+from tests.helpers import add_bad_files, make_imagefolder
 
 
 def _zip_folder(folder: Path, top: str = "") -> bytes:
@@ -83,7 +83,7 @@ def test_unsafe_dataset_zips_are_refused(client: TestClient) -> None:
 def test_a_detection_dataset_is_recognised_and_trains_a_detector(
     client: TestClient, tmp_path: Path
 ) -> None:
-    from tests.vision_data import detection_samples, write_voc
+    from tests.helpers.vision_data import detection_samples, write_voc
 
     data = write_voc(tmp_path / "boxes", detection_samples(8))
     (data / "annotations" / "img000.xml").write_text("<annotation><filename>img000.jpg")

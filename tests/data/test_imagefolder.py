@@ -6,7 +6,7 @@ import pytest
 
 from lensbox.data.imagefolder import scan_imagefolder
 from lensbox.errors import DataError
-from tests.conftest import add_bad_files, make_imagefolder
+from tests.helpers import add_bad_files, make_imagefolder
 
 
 def test_clean_folder_counts_every_class(imagefolder: Path) -> None:

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from lensbox.runtime.device import Device, DeviceOptions
-from tests.browser import ARTIFACTS, chromium_page, requires_chromium
-from tests.conftest import free_port
+from tests.helpers import free_port
+from tests.helpers.browser import ARTIFACTS, chromium_page, requires_chromium
 
 
 @requires_chromium

@@ -12,8 +12,8 @@ from lensbox.runtime.engine import Engine
 from lensbox.runtime.pipeline import BufferPolicy, Pipeline
 from lensbox.runtime.sinks.mqtt import MqttSink, parse_mqtt_url
 from lensbox.runtime.sources import TestPatternSource
-from tests.conftest import free_port
-from tests.mqtt_broker import Broker, requires_mosquitto
+from tests.helpers import free_port
+from tests.helpers.mqtt_broker import Broker, requires_mosquitto
 
 pytestmark = requires_mosquitto
 

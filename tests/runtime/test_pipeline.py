@@ -17,7 +17,7 @@ from lensbox.runtime.sinks.base import Message
 from lensbox.runtime.sinks.jsonl import JsonlSink
 from lensbox.runtime.sources import FrameSource, SourceError, open_source
 from lensbox.runtime.streams import StreamHub
-from tests.onnx_models import colour_package, write_video
+from tests.helpers.onnx_models import colour_package, write_video
 
 BGR = {"red": (0, 0, 220), "green": (0, 220, 0), "blue": (220, 0, 0)}
 

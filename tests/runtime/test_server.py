@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lensbox.runtime.device import Device, DeviceOptions
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 def _get(url: str, timeout: float = 5) -> bytes:

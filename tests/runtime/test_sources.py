@@ -13,7 +13,7 @@ from lensbox.runtime.sources import (
     VideoCaptureSource,
     open_source,
 )
-from tests.onnx_models import write_video
+from tests.helpers.onnx_models import write_video
 
 
 def test_video_file_yields_every_frame_then_ends(tmp_path: Path) -> None:

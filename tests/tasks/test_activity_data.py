@@ -10,9 +10,9 @@ import pytest
 
 from lensbox.errors import ChecksumError, PackageError
 from lensbox.manifest import load_package, write_package, zip_package
-from tests.cli.test_run import lensbox
-from tests.onnx_models import colour_classifier_onnx, colour_package
-from tests.vision_data import write_activity
+from tests.helpers import lensbox
+from tests.helpers.onnx_models import colour_classifier_onnx, colour_package
+from tests.helpers.vision_data import write_activity
 
 
 def test_bad_clips_get_one_line_each(tmp_path: Path) -> None:

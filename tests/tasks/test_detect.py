@@ -12,8 +12,14 @@ import pytest
 from lensbox.data.detection import scan_detection
 from lensbox.manifest import InputSpec, ModelManifest, OutputSpec
 from lensbox.tasks.detect import decode_detections, detection_metrics
-from tests.cli.test_run import lensbox
-from tests.vision_data import DET_LABELS, detection_samples, write_coco, write_voc, write_yolo
+from tests.helpers import lensbox
+from tests.helpers.vision_data import (
+    DET_LABELS,
+    detection_samples,
+    write_coco,
+    write_voc,
+    write_yolo,
+)
 
 
 @pytest.mark.parametrize("writer", [write_voc, write_yolo, write_coco])

@@ -13,8 +13,8 @@ from lensbox.data.segmentation import scan_segmentation
 from lensbox.manifest import InputSpec, ModelManifest, OutputSpec
 from lensbox.results import Result
 from lensbox.tasks.segment import SegmentTask, segmentation_metrics
-from tests.cli.test_run import lensbox
-from tests.vision_data import SEG_CLASSES, write_segmentation
+from tests.helpers import lensbox
+from tests.helpers.vision_data import SEG_CLASSES, write_segmentation
 
 
 def test_index_and_colour_masks_read_the_same(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 from lensbox.projects import init_project, template_names
 from lensbox.results import Result
 from lensbox.runtime.functions import InferenceFunction
-from lensbox.runtime.tracking import IouTracker, LineCounter
+from lensbox.tasks.tracking import IouTracker, LineCounter
 
 
 def _det(x: float, y: float = 50, score: float = 0.9, label: str = "person", w: float = 20) -> dict:

@@ -15,7 +15,7 @@ from lensbox.manifest import load_package
 from lensbox.runtime.engine import Engine
 from lensbox.train.callbacks import QuietProgress
 from lensbox.train.classify import ClassifyOptions, train_classifier
-from tests.conftest import make_imagefolder, synthetic_image
+from tests.helpers import make_imagefolder, synthetic_image
 
 pytestmark = pytest.mark.slow
 

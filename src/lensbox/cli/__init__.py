@@ -17,7 +17,7 @@ from lensbox.cli import project as _project
 from lensbox.cli.demo import demo
 from lensbox.cli.evaluate import evaluate, predict
 from lensbox.cli.run import run
-from lensbox.cli.train import train
+from lensbox.cli.train import TaskFlagsCommand, train
 from lensbox.errors import LensboxError
 
 app = typer.Typer(
@@ -28,7 +28,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(_data.app, name="data")
-app.command("train")(train)
+app.command(
+    "train",
+    cls=TaskFlagsCommand,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)(train)
 app.command("evaluate")(evaluate)
 app.command("predict")(predict)
 app.command("demo")(demo)

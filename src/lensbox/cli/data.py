@@ -26,10 +26,9 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
     """Validate every file; exit 0 when the data can train, 1 when it cannot."""
-    from lensbox.data.layout import guess_task
-    from lensbox.tasks import get_task
+    from lensbox.tasks import get_task, guess_task
 
-    name = guess_task(directory) if task == "auto" else task
+    name = task if task != "auto" else guess_task(directory)
     report = get_task(name).check_data(directory)
     document = {"task": name, **report.to_dict()}
     if as_json:

@@ -27,23 +27,18 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
     """Score a package on labelled data with onnxruntime: accuracy, mAP, mIoU per task."""
-    from lensbox.errors import LensboxError
+    from lensbox.evaluation import evaluate_package
     from lensbox.manifest import load_package
-    from lensbox.tasks import get_task
+    from lensbox.tasks import get_evaluator
 
-    task = get_task(load_package(model).manifest.task)
-    options = {"split": split, "ignore_index": ignore_index}
-    for name, value in options.items():
-        if value is not None and name not in _evaluate_options(task.name):
-            raise LensboxError(f"--{name.replace('_', '-')} does not apply to a {task.name} model")
-    result = task.evaluate(model, directory, {k: v for k, v in options.items() if v is not None})
+    unit = get_evaluator(load_package(model).manifest.task).unit
+    result = evaluate_package(model, directory, {"split": split, "ignore_index": ignore_index})
     if as_json:
         emit_json(result)
         return
-    count = result.get("n_images", result.get("n_clips"))
-    say(f"{count} {'clips' if 'n_clips' in result else 'images'} from {directory}")
+    say(f"{result.get(f'n_{unit}')} {unit} from {directory}")
     for key, value in result.items():
-        if isinstance(value, int | float) and not isinstance(value, bool) and key != "n_images":
+        if isinstance(value, int | float) and not isinstance(value, bool) and key != f"n_{unit}":
             print(f"{key:<22} {value}")
     per_class = result.get("per_class") or result.get("per_class_iou") or {}
     for label, row in per_class.items():
@@ -54,10 +49,6 @@ def evaluate(
         print(f"  {label:<24} {cells}")
     for pair in result.get("most_confused", []):
         print(f"  confused: {pair['true']} -> {pair['predicted']} ({pair['count']})")
-
-
-def _evaluate_options(task: str) -> set[str]:
-    return {"detect": {"split"}, "segment": {"split", "ignore_index"}}.get(task, set())
 
 
 def predict(

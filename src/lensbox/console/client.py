@@ -11,15 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from lensbox.errors import LensboxError
-
-
-class ConsoleError(LensboxError):
-    """The console answered with an error, or could not be reached."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+from lensbox.errors import ConsoleError
 
 
 class ConsoleClient:

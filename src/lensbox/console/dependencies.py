@@ -67,7 +67,7 @@ def require_device(
 
 def receive_upload(store: BlobStore, file: Any, settings: ConsoleSettings) -> tuple[str, int, Any]:
     """Store an uploaded file by its sha256; over the size limit is a 413."""
-    from lensbox.console.store import UploadTooLarge
+    from lensbox.errors import UploadTooLarge
 
     try:
         return store.put_stream(file.file, settings.max_upload_bytes)

@@ -9,11 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from lensbox.errors import LensboxError
-
-
-class UploadTooLarge(LensboxError):
-    """An upload is over the console's size limit."""
+from lensbox.errors import UploadTooLarge
 
 
 class BlobStore:

@@ -53,6 +53,7 @@ class ClipReport(SplitReport[Clip]):
             "n_problems": len(self.problems),
             "problems": [p.to_dict() for p in self.problems],
             "errors": self.errors,
+            "fingerprint": self.fingerprint(),
         }
 
 

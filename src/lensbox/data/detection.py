@@ -71,6 +71,7 @@ class DetectionReport(SplitReport[DetectionSample]):
             "n_problems": len(self.problems),
             "problems": [p.to_dict() for p in self.problems],
             "errors": self.errors,
+            "fingerprint": self.fingerprint(),
         }
 
 

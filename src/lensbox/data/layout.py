@@ -1,28 +1,50 @@
-"""Which task a dataset folder is for, from its layout alone."""
+"""Which task a dataset folder is for, from its layout alone.
+
+Each task registers the layout it reads (``register_layout``); ``guess_task`` asks them in order
+of ``priority`` (lowest first) and takes the first that recognises the folder, so a specific
+layout (detection's ``annotations/``) is tried before a catch-all (classification's one folder
+per class).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from lensbox.data.clips import VIDEO_EXTENSIONS
+from lensbox._registry import Registry
 from lensbox.errors import DataError
+
+LAYOUTS: Registry[Layout] = Registry("dataset layout")
+
+
+@dataclass(frozen=True)
+class Layout:
+    task: str
+    matches: Callable[[Path], bool]
+    priority: int
+    description: str
+
+
+def register_layout(layout: Layout) -> Layout:
+    return LAYOUTS.add(layout.task, layout)
+
+
+def unregister_layout(task: str) -> None:
+    LAYOUTS.remove(task)
+
+
+def layouts() -> list[Layout]:
+    return sorted(LAYOUTS.values(), key=lambda layout: (layout.priority, layout.task))
 
 
 def guess_task(root: str | Path) -> str:
-    """detect (VOC/YOLO/COCO files), segment (masks), activity (clip folders) or classify."""
+    """The task of the first registered layout that recognises ``root``."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such folder; pass a dataset folder")
-    if (root / "annotations.json").is_file() or (
-        (root / "images").is_dir()
-        and ((root / "annotations").is_dir() or (root / "labels").is_dir())
-    ):
-        return "detect"
-    if (root / "masks").is_dir() or any(
-        (root / f"{s}annot").is_dir() for s in ("train", "val", "test")
-    ):
-        return "segment"
-    for folder in (p for p in root.iterdir() if p.is_dir()):
-        if any(f.suffix.lower() in VIDEO_EXTENSIONS for f in folder.iterdir() if f.is_file()):
-            return "activity"
-    return "classify"
+    for layout in layouts():
+        if layout.matches(root):
+            return layout.task
+    known = "; ".join(f"{layout.task}: {layout.description}" for layout in layouts())
+    raise DataError(f"{root}: no known dataset layout ({known}); pass --task")

@@ -61,6 +61,7 @@ class SegmentationReport(SplitReport[SegmentationSample]):
             "n_problems": len(self.problems),
             "problems": [p.to_dict() for p in self.problems],
             "errors": self.errors,
+            "fingerprint": self.fingerprint(),
         }
 
 

@@ -1,9 +1,10 @@
 """Wrap a foreign ONNX model into a lensbox package (as DeepLens imported external models).
 Needs only onnxruntime: importing a model never needs torch.
 
-Classification takes one scores output; detection an Ultralytics-style ``(1, 4 + C, A)``
-output or post-NMS boxes/scores/classes outputs; segmentation ``(N, C, H, W)`` scores.
-Activity recognition has no standard ONNX form, so it is refused with that reason.
+Each task says which output forms it accepts (``Task.import_formats`` and
+``Task.import_outputs``): classification one scores output; detection an Ultralytics-style
+``(1, 4 + C, A)`` output or post-NMS boxes/scores/classes; segmentation ``(N, C, H, W)``
+scores. A task with no standard ONNX form (activity) is refused with that reason.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 
 from lensbox._optional import require
 from lensbox.errors import PackageError
-from lensbox.manifest import InputSpec, ModelManifest, ModelPackage, OutputSpec, write_package
+from lensbox.manifest import InputSpec, ModelManifest, ModelPackage, write_package
+from lensbox.tasks import ImportProbe, get_task, importable_task_names
 
 
 def read_labels(path: Path) -> list[str]:
@@ -74,10 +76,11 @@ def import_model(
 ) -> ModelPackage:
     """Check a foreign ONNX file against the task's standard output form, then package it."""
     ort = require("onnxruntime", extra="runtime")
-    if task not in _OUTPUTS:
+    handler = get_task(task)
+    if not handler.import_formats:
         raise PackageError(
             f"--task {task}: importing needs a standard output format; supported: "
-            f"{', '.join(sorted(_OUTPUTS))} (activity models have none)"
+            f"{', '.join(importable_task_names())} ({task} models have none)"
         )
     if not onnx_path.is_file():
         raise PackageError(f"{onnx_path}: no such ONNX file")
@@ -122,9 +125,11 @@ def import_model(
         values = [np.asarray(v) for v in session.run(names, {tensor.name: probe})]
     except Exception as exc:
         raise PackageError(f"{onnx_path}: a test inference failed: {exc}") from None
-    outputs, task_params = _OUTPUTS[task](onnx_path, labels_path, names, values, labels)
-    if task == "detect":
-        task_params["normalized"] = boxes_normalized
+    outputs, task_params = handler.import_outputs(
+        ImportProbe(
+            onnx_path, labels_path, names, values, labels, {"boxes_normalized": boxes_normalized}
+        )
+    )
     manifest = ModelManifest(
         name=name or out.name,
         task=task,
@@ -136,76 +141,6 @@ def import_model(
         task_params=task_params,
     )
     return write_package(out, data, manifest)
-
-
-def _classify_outputs(
-    path: Path, labels_path: Path, names: list[str], values: list[np.ndarray], labels: list[str]
-) -> tuple[list[OutputSpec], dict[str, Any]]:
-    scores = values[0].reshape(values[0].shape[0], -1)
-    if scores.shape[1] != len(labels):
-        raise PackageError(
-            f"{path}: output {names[0]} has {scores.shape[1]} classes but "
-            f"{labels_path} has {len(labels)} labels; they must match"
-        )
-    is_probability = bool(
-        np.all(scores >= 0) and np.all(scores <= 1) and np.allclose(scores.sum(1), 1, atol=1e-3)
-    )
-    output = OutputSpec(
-        name=names[0],
-        kind="probabilities" if is_probability else "logits",
-        decode="none" if is_probability else "softmax",
-    )
-    return [output], {"top_k": min(3, len(labels))}
-
-
-def _detect_outputs(
-    path: Path, labels_path: Path, names: list[str], values: list[np.ndarray], labels: list[str]
-) -> tuple[list[OutputSpec], dict[str, Any]]:
-    """Ultralytics-style ``(1, 4 + C, A)`` raw output, or post-NMS boxes/scores/classes."""
-    params: dict[str, Any] = {"score_threshold": 0.3, "nms_iou": 0.6, "max_detections": 100}
-    if len(values) == 1 and values[0].ndim == 3:
-        rows = values[0].shape[1:]
-        if len(labels) + 4 in rows:
-            return [OutputSpec(name=names[0], kind="raw", decode="yolov8")], params
-        raise PackageError(
-            f"{path}: output {names[0]} has shape {list(values[0].shape)}; a YOLOv8-style "
-            f"output needs 4 + {len(labels)} rows (one per label in {labels_path})"
-        )
-    if len(values) >= 3:
-
-        def pick(*keys: str) -> str:
-            for name in names:
-                if any(k in name.lower() for k in keys):
-                    return name
-            raise PackageError(
-                f"{path}: outputs {names}: cannot tell which holds the {keys[0]}; name them "
-                "boxes, scores and classes"
-            )
-
-        chosen = [pick("box"), pick("score", "conf"), pick("class", "label")]
-        return [
-            OutputSpec(name=n, kind=k, decode="boxes")
-            for n, k in zip(chosen, ("boxes", "scores", "classes"), strict=True)
-        ], params
-    raise PackageError(
-        f"{path}: outputs {names} are not a standard detection format (one (1, 4+C, A) tensor, "
-        "or boxes + scores + classes)"
-    )
-
-
-def _segment_outputs(
-    path: Path, labels_path: Path, names: list[str], values: list[np.ndarray], labels: list[str]
-) -> tuple[list[OutputSpec], dict[str, Any]]:
-    first = values[0]
-    if first.ndim != 4 or first.shape[1] != len(labels):
-        raise PackageError(
-            f"{path}: output {names[0]} has shape {list(first.shape)}; segmentation needs "
-            f"(N, {len(labels)}, H, W) scores, one channel per label in {labels_path}"
-        )
-    return [OutputSpec(name=names[0], kind="logits", decode="argmax")], {"include_mask": False}
-
-
-_OUTPUTS = {"classify": _classify_outputs, "detect": _detect_outputs, "segment": _segment_outputs}
 
 
 def _provenance(path: Path, data: bytes) -> dict[str, Any]:

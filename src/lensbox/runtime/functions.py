@@ -18,14 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from lensbox.errors import LensboxError
+from lensbox.errors import FunctionError
 from lensbox.results import Result
 
 PROJECT_FILE = "project.json"
-
-
-class FunctionError(LensboxError):
-    """The inference function file cannot be loaded or has no ``process``."""
 
 
 @dataclass

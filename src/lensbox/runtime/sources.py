@@ -14,13 +14,9 @@ import numpy as np
 
 from lensbox._optional import require
 from lensbox.data.images import IMAGE_EXTENSIONS, load_rgb
-from lensbox.errors import ImageError, LensboxError
+from lensbox.errors import ImageError, SourceError
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"})
-
-
-class SourceError(LensboxError):
-    """A source cannot be opened at all (bad path, unsupported kind)."""
 
 
 class FrameSource(ABC):

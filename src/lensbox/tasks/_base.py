@@ -1,27 +1,81 @@
-"""The small interface every task fills, and the registry that finds tasks by name."""
+"""The small interface every task fills, and the registries that find tasks and their
+evaluators by name.
+
+A task sits above ``data/`` and below ``runtime/``: it decodes, draws, summarises and scores,
+but never opens an engine itself. What it needs of one is the :class:`EngineLike` protocol,
+which ``runtime.Engine`` satisfies; evaluation (above the runtime) opens the engine and hands
+it down. Training lives in ``train/``, which registers a trainer per task.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
-from lensbox.errors import LensboxError
+from lensbox._registry import Registry
+from lensbox.errors import PackageError
 
 if TYPE_CHECKING:
-    from lensbox.manifest import ModelManifest, ModelPackage
-    from lensbox.runtime.engine import Engine
+    from lensbox.manifest import ModelManifest, ModelPackage, OutputSpec
 
-_REGISTRY: dict[str, Task] = {}
+TASKS: Registry[Task] = Registry("task")
+EVALUATORS: Registry[Evaluator] = Registry("evaluator")
+
+
+class EngineLike(Protocol):
+    """What a task may ask of a running model: its manifest, raw runs and decoded predictions,
+    and the per-stream state the task itself made in :meth:`Task.new_state`."""
+
+    manifest: ModelManifest
+    state: Any
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]: ...
+
+    def predict(
+        self, images: list[np.ndarray], order: Literal["rgb", "bgr"] = "rgb"
+    ) -> list[dict[str, Any]]: ...
+
+
+class DataReport(Protocol):
+    """What every dataset reader returns: enough for ``data check`` and for training."""
+
+    root: Path
+    labels: list[str]
+    problems: list[Any]
+    errors: list[str]
+
+    @property
+    def can_train(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def fingerprint(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ImportProbe:
+    """A foreign ONNX model's outputs on one test input, for ``Task.import_outputs``."""
+
+    path: Path  # the ONNX file
+    labels_path: Path
+    names: list[str]  # output names, in order
+    values: list[np.ndarray]
+    labels: list[str]
+    options: dict[str, Any]  # task-specific import flags (e.g. boxes_normalized)
 
 
 class Task(ABC):
-    """What lensbox needs to know about one computer-vision task."""
+    """What lensbox needs to know about one task on the device side and in ``data check``."""
 
     name: str = ""
     description: str = ""
+    # Foreign ONNX models this task can wrap (``lensbox model import``); empty: none.
+    import_formats: str = ""
 
     @abstractmethod
     def decode(
@@ -44,7 +98,7 @@ class Task(ABC):
         """One frame of a stream, in frame order: per-frame tasks just decode it."""
         return self.decode(outputs, manifest, frame_size)[0]
 
-    def predict_file(self, engine: Engine, path: Path) -> dict[str, Any]:
+    def predict_file(self, engine: EngineLike, path: Path) -> dict[str, Any]:
         """``lensbox predict`` on one file: an image for most tasks (a clip for activity)."""
         from lensbox.data.images import load_rgb
 
@@ -59,39 +113,59 @@ class Task(ABC):
         """One human line for a payload (CLI output, logs)."""
 
     @abstractmethod
-    def check_data(self, root: Path) -> Any:
-        """Validate a dataset folder in this task's format; returns a report with to_dict()."""
+    def check_data(self, root: Path) -> DataReport:
+        """Validate a dataset folder in this task's format."""
 
-    @abstractmethod
-    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
-        """Train a model package from a dataset folder (needs the train extra)."""
+    def import_outputs(self, probe: ImportProbe) -> tuple[list[OutputSpec], dict[str, Any]]:
+        """Check a foreign model's outputs (from one test inference) against this task's
+        standard form; return the manifest's outputs and task parameters."""
+        raise PackageError(
+            f"--task {self.name}: importing needs a standard output format, and {self.name} "
+            f"models have none; supported: {', '.join(importable_task_names())}"
+        )
 
-    def train_option_names(self) -> set[str]:
-        """The options ``train`` accepts, so the CLI can refuse one that does not apply."""
-        return set()
 
-    @abstractmethod
-    def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:
-        """Evaluate a model package on a dataset folder with onnxruntime."""
+@dataclass(frozen=True)
+class Evaluator:
+    """How ``lensbox evaluate`` scores one task's package on labelled data.
+
+    ``run(engine, root, **options)`` returns the metrics; ``options`` names the evaluate flags
+    that apply (others are refused); ``headline`` the metrics a one-line summary shows;
+    ``unit`` what the data is counted in."""
+
+    task: str
+    run: Callable[..., dict[str, Any]]
+    options: frozenset[str] = frozenset()
+    headline: tuple[str, ...] = ()
+    unit: str = "images"
 
 
 def register_task(task: Task) -> Task:
     """Add a task to the registry; a duplicate name is a programming error."""
-    if not task.name:
-        raise ValueError("a task needs a name")
-    if task.name in _REGISTRY:
-        raise ValueError(f"task {task.name!r} is already registered")
-    _REGISTRY[task.name] = task
-    return task
+    return TASKS.add(task.name, task)
 
 
 def get_task(name: str) -> Task:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise LensboxError(f"unknown task {name!r}; known tasks: {known}") from None
+    return TASKS.get(name)
 
 
 def task_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return TASKS.names()
+
+
+def importable_task_names() -> list[str]:
+    return [task.name for task in TASKS.values() if task.import_formats]
+
+
+def register_evaluator(evaluator: Evaluator) -> Evaluator:
+    return EVALUATORS.add(evaluator.task, evaluator)
+
+
+def get_evaluator(task: str) -> Evaluator:
+    return EVALUATORS.get(task)
+
+
+def unregister(name: str) -> None:
+    """Forget a task and its evaluator (for plug-ins loaded and dropped at run time, and tests)."""
+    TASKS.remove(name)
+    EVALUATORS.remove(name)

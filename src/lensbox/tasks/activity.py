@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from lensbox.tasks._base import Task, register_task
-from lensbox.tasks.classify import softmax
+from lensbox.data.layout import Layout, register_layout
+from lensbox.tasks._base import EngineLike, Evaluator, Task, register_evaluator, register_task
+from lensbox.tasks._labels import refuse_unknown
+from lensbox.tasks.classify import classification_metrics, softmax
 
 HEAD_FILE = "head.onnx"
 
@@ -73,7 +75,7 @@ def ranked(probabilities: np.ndarray, labels: list[str]) -> dict[str, Any]:
     }
 
 
-def embed_frames(engine: Any, frames: list[np.ndarray], batch: int = 16) -> np.ndarray:
+def embed_frames(engine: EngineLike, frames: list[np.ndarray], batch: int = 16) -> np.ndarray:
     """RGB frames -> (F, D) embeddings with the package's backbone."""
     from lensbox.preprocess import to_batch
 
@@ -94,7 +96,7 @@ def windows_of(embeddings: np.ndarray, size: int, stride: int) -> np.ndarray:
     return np.stack([embeddings[s : s + size] for s in starts])
 
 
-def classify_clip(engine: Any, frames: list[np.ndarray]) -> dict[str, Any]:
+def classify_clip(engine: EngineLike, frames: list[np.ndarray]) -> dict[str, Any]:
     """A whole clip: the mean of its sliding windows' probabilities."""
     state: ActivityState = engine.state
     embeddings = embed_frames(engine, frames)
@@ -131,7 +133,7 @@ class ActivityTask(Task):
             "ready": len(state.window) >= state.size,
         }
 
-    def predict_file(self, engine: Any, path: Path) -> dict[str, Any]:
+    def predict_file(self, engine: EngineLike, path: Path) -> dict[str, Any]:
         from lensbox.data.clips import VIDEO_EXTENSIONS, read_frames
         from lensbox.errors import ImageError
 
@@ -145,7 +147,7 @@ class ActivityTask(Task):
     def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: Any) -> None:
         import cv2
 
-        from lensbox.runtime.draw import label_box
+        from lensbox.draw import label_box
 
         if payload.get("label") is None:
             return
@@ -181,22 +183,43 @@ class ActivityTask(Task):
 
         return scan_clips(root)
 
-    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
-        from lensbox.train.activity import ActivityOptions, train_activity
 
-        return train_activity(root, out, ActivityOptions(**options), progress)
+def evaluate_activity(engine: EngineLike, root: Path) -> dict[str, Any]:
+    """Clip accuracy and per-class precision/recall: each clip scored on all its windows."""
+    from lensbox.data.clips import read_frames, scan_clips
+    from lensbox.errors import DataError
 
-    def train_option_names(self) -> set[str]:
-        from dataclasses import fields
+    labels = engine.manifest.labels
+    report = scan_clips(root)
+    if not report.clips:
+        raise DataError(f"{root}: no readable clips to evaluate on")
+    refuse_unknown(root, report.labels, labels, "label folder(s)")
+    y_true, y_pred, clips = [], [], []
+    for clip in report.clips:
+        outcome = classify_clip(engine, read_frames(clip.path))
+        y_true.append(labels.index(report.labels[clip.label]))
+        y_pred.append(labels.index(outcome["label"]))
+        clips.append({"path": str(clip.path), "label": report.labels[clip.label], **outcome})
+    metrics = classification_metrics(np.array(y_true), np.array(y_pred), labels)
+    return {
+        **metrics,
+        "n_clips": len(clips),
+        "clips": clips,
+        "skipped": [p.to_dict() for p in report.problems],
+    }
 
-        from lensbox.train.activity import ActivityOptions
 
-        return {f.name for f in fields(ActivityOptions)}
+def looks_like_clips(root: Path) -> bool:
+    from lensbox.data.clips import VIDEO_EXTENSIONS
 
-    def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:
-        from lensbox.evaluation import evaluate_activity
-
-        return evaluate_activity(package_path, root, **options)
+    for folder in (p for p in root.iterdir() if p.is_dir()):
+        if any(f.suffix.lower() in VIDEO_EXTENSIONS for f in folder.iterdir() if f.is_file()):
+            return True
+    return False
 
 
 register_task(ActivityTask())
+register_evaluator(
+    Evaluator(task="activity", run=evaluate_activity, headline=("accuracy",), unit="clips")
+)
+register_layout(Layout("activity", looks_like_clips, 30, "one subfolder of video clips per label"))

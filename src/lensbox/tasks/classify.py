@@ -10,7 +10,18 @@ from typing import Any
 
 import numpy as np
 
-from lensbox.tasks._base import Task, register_task
+from lensbox.data.layout import Layout, register_layout
+from lensbox.errors import PackageError
+from lensbox.manifest import OutputSpec
+from lensbox.tasks._base import (
+    EngineLike,
+    Evaluator,
+    ImportProbe,
+    Task,
+    register_evaluator,
+    register_task,
+)
+from lensbox.tasks._labels import refuse_unknown
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -76,6 +87,7 @@ def classification_metrics(
 class ClassifyTask(Task):
     name = "classify"
     description = "image classification: one label per image"
+    import_formats = "one scores output (N, C): logits or probabilities"
 
     def decode(
         self, outputs: list[np.ndarray], manifest: Any, frame_size: tuple[int, int]
@@ -93,7 +105,7 @@ class ClassifyTask(Task):
         return payloads
 
     def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: Any) -> None:
-        from lensbox.runtime.draw import label_box
+        from lensbox.draw import label_box
 
         label_box(image, f"{payload['label']} {payload['score']:.2f}", (10, 10))
 
@@ -105,22 +117,82 @@ class ClassifyTask(Task):
 
         return scan_imagefolder(root)
 
-    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
-        from lensbox.train.classify import ClassifyOptions, train_classifier
+    def import_outputs(self, probe: ImportProbe) -> tuple[list[OutputSpec], dict[str, Any]]:
+        path, labels_path, names, values = probe.path, probe.labels_path, probe.names, probe.values
+        labels = probe.labels
+        scores = values[0].reshape(values[0].shape[0], -1)
+        if scores.shape[1] != len(labels):
+            raise PackageError(
+                f"{path}: output {names[0]} has {scores.shape[1]} classes but "
+                f"{labels_path} has {len(labels)} labels; they must match"
+            )
+        is_probability = bool(
+            np.all(scores >= 0) and np.all(scores <= 1) and np.allclose(scores.sum(1), 1, atol=1e-3)
+        )
+        output = OutputSpec(
+            name=names[0],
+            kind="probabilities" if is_probability else "logits",
+            decode="none" if is_probability else "softmax",
+        )
+        return [output], {"top_k": min(3, len(labels))}
 
-        return train_classifier(root, out, ClassifyOptions(**options), progress)
 
-    def train_option_names(self) -> set[str]:
-        from dataclasses import fields
+def evaluate_classifier(engine: EngineLike, root: Path, batch_size: int = 32) -> dict[str, Any]:
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix on an ImageFolder;
+    classes are matched by name, so a subset or another order evaluates correctly."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
 
-        from lensbox.train.classify import ClassifyOptions
+    from lensbox.data.imagefolder import scan_imagefolder
+    from lensbox.data.images import load_rgb
+    from lensbox.errors import DataError
+    from lensbox.preprocess import to_tensor
 
-        return {f.name for f in fields(ClassifyOptions)}
+    labels = engine.manifest.labels
+    report = scan_imagefolder(root)
+    if not report.samples:
+        raise DataError(f"{root}: no usable images to evaluate on")
+    refuse_unknown(root, report.labels, labels, "class folder(s)")
+    to_model = {i: labels.index(name) for i, name in enumerate(report.labels)}
+    y_true = np.array([to_model[s.label] for s in report.samples], dtype=np.int64)
+    spec = engine.manifest.input
 
-    def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:
-        from lensbox.evaluation import evaluate_classifier
+    def prepare(path: Path) -> np.ndarray:
+        return to_tensor(load_rgb(path), spec, "rgb")
 
-        return evaluate_classifier(package_path, root, **options)
+    predictions: list[int] = []
+    infer_seconds = 0.0
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        paths = [s.path for s in report.samples]
+        for offset in range(0, len(paths), batch_size):
+            batch = np.stack(list(pool.map(prepare, paths[offset : offset + batch_size])))
+            t0 = time.perf_counter()
+            logits = engine.run(batch)[0]
+            infer_seconds += time.perf_counter() - t0
+            predictions.extend(int(i) for i in np.argmax(logits, axis=1))
+    metrics = classification_metrics(y_true, np.array(predictions, dtype=np.int64), labels)
+    return {
+        **metrics,
+        "n_images": len(y_true),
+        "inference_images_per_second": round(len(y_true) / max(infer_seconds, 1e-9), 2),
+        "skipped": [p.to_dict() for p in report.problems],
+    }
+
+
+def looks_like_imagefolder(root: Path) -> bool:
+    """The catch-all: any folder of class subfolders is tried as an ImageFolder."""
+    return True
 
 
 register_task(ClassifyTask())
+register_evaluator(
+    Evaluator(
+        task="classify",
+        run=evaluate_classifier,
+        options=frozenset({"batch_size"}),
+        headline=("accuracy", "macro_f1"),
+    )
+)
+register_layout(
+    Layout("classify", looks_like_imagefolder, 1000, "one subfolder of images per class")
+)

@@ -22,38 +22,22 @@ from typing import Any
 
 import numpy as np
 
-from lensbox.tasks._base import Task, register_task
+from lensbox.boxes import nms
+from lensbox.data.layout import Layout, register_layout
+from lensbox.errors import PackageError
+from lensbox.manifest import OutputSpec
+from lensbox.tasks._base import (
+    EngineLike,
+    Evaluator,
+    ImportProbe,
+    Task,
+    register_evaluator,
+    register_task,
+)
+from lensbox.tasks._labels import refuse_unknown
 
 DEFAULT_SCORE_THRESHOLD = 0.3
 DEFAULT_NMS_IOU = 0.6
-
-
-def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one ``xyxy`` box against an (M, 4) array."""
-    x1 = np.maximum(box[0], others[:, 0])
-    y1 = np.maximum(box[1], others[:, 1])
-    x2 = np.minimum(box[2], others[:, 2])
-    y2 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return np.asarray(inter / np.maximum(area + areas - inter, 1e-9))
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> np.ndarray:
-    """Indices kept by greedy per-class non-maximum suppression, best score first."""
-    order = np.argsort(-scores)
-    keep: list[int] = []
-    while order.size:
-        best = int(order[0])
-        keep.append(best)
-        rest = order[1:]
-        if rest.size == 0:
-            break
-        overlap = box_iou(boxes[best], boxes[rest])
-        same = classes[rest] == classes[best]
-        order = rest[~(same & (overlap > iou))]
-    return np.asarray(keep, dtype=np.int64)
 
 
 def peaks(heatmap: np.ndarray) -> np.ndarray:
@@ -273,6 +257,7 @@ def detection_metrics(
 class DetectTask(Task):
     name = "detect"
     description = "object detection: labelled boxes, several per image"
+    import_formats = "YOLOv8-style (1, 4 + C, A), or post-NMS boxes + scores + classes"
 
     def decode(
         self, outputs: list[np.ndarray], manifest: Any, frame_size: tuple[int, int]
@@ -280,7 +265,7 @@ class DetectTask(Task):
         return [decode_detections(outputs, manifest, frame_size)]
 
     def new_state(self, package: Any) -> Any:
-        from lensbox.runtime.tracking import IouTracker
+        from lensbox.tasks.tracking import IouTracker
 
         return IouTracker()
 
@@ -307,7 +292,7 @@ class DetectTask(Task):
     def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: Any) -> None:
         import cv2
 
-        from lensbox.runtime.draw import label_box
+        from lensbox.draw import label_box
 
         thickness = max(2, round(min(image.shape[:2]) / 240))
         for det in payload["detections"]:
@@ -340,22 +325,127 @@ class DetectTask(Task):
 
         return scan_detection(root)
 
-    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
-        from lensbox.train.detect import DetectOptions, train_detector
+    def import_outputs(self, probe: ImportProbe) -> tuple[list[OutputSpec], dict[str, Any]]:
+        path, labels_path, names, values = probe.path, probe.labels_path, probe.names, probe.values
+        labels = probe.labels
+        """Ultralytics-style ``(1, 4 + C, A)`` raw output, or post-NMS boxes/scores/classes."""
+        params: dict[str, Any] = {
+            "score_threshold": DEFAULT_SCORE_THRESHOLD,
+            "nms_iou": DEFAULT_NMS_IOU,
+            "max_detections": 100,
+            "normalized": bool(probe.options.get("boxes_normalized", False)),
+        }
+        if len(values) == 1 and values[0].ndim == 3:
+            rows = values[0].shape[1:]
+            if len(labels) + 4 in rows:
+                return [OutputSpec(name=names[0], kind="raw", decode="yolov8")], params
+            raise PackageError(
+                f"{path}: output {names[0]} has shape {list(values[0].shape)}; a YOLOv8-style "
+                f"output needs 4 + {len(labels)} rows (one per label in {labels_path})"
+            )
+        if len(values) >= 3:
 
-        return train_detector(root, out, DetectOptions(**options), progress)
+            def pick(*keys: str) -> str:
+                for name in names:
+                    if any(k in name.lower() for k in keys):
+                        return name
+                raise PackageError(
+                    f"{path}: outputs {names}: cannot tell which holds the {keys[0]}; name them "
+                    "boxes, scores and classes"
+                )
 
-    def train_option_names(self) -> set[str]:
-        from dataclasses import fields
+            chosen = [pick("box"), pick("score", "conf"), pick("class", "label")]
+            return [
+                OutputSpec(name=n, kind=k, decode="boxes")
+                for n, k in zip(chosen, ("boxes", "scores", "classes"), strict=True)
+            ], params
+        raise PackageError(
+            f"{path}: outputs {names} are not a standard detection format (one (1, 4+C, A) "
+            "tensor, or boxes + scores + classes)"
+        )
 
-        from lensbox.train.detect import DetectOptions
 
-        return {f.name for f in fields(DetectOptions)}
+def predict_boxes(
+    engine: EngineLike, samples: list[Any], threshold: float = 0.01
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(boxes, scores, classes) per detection sample, in its image's pixels, through the task's
+    own decoder; a low threshold, as COCO mAP wants the whole ranking."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:
-        from lensbox.evaluation import evaluate_detector
+    from lensbox.data.detection import load_sample
+    from lensbox.preprocess import to_tensor
 
-        return evaluate_detector(package_path, root, **options)
+    spec = engine.manifest.input
+    predictions = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for image in pool.map(lambda s: load_sample(s, 100_000).image, samples):
+            outputs = engine.run(to_tensor(image, spec, "rgb")[None])
+            dets = decode_detections(outputs, engine.manifest, image.shape[:2], threshold)[
+                "detections"
+            ]
+            predictions.append(
+                (
+                    np.array([d["box"] for d in dets], dtype=np.float32).reshape(-1, 4),
+                    np.array([d["score"] for d in dets], dtype=np.float32),
+                    np.array([d["class_index"] for d in dets], dtype=np.int64),
+                )
+            )
+    return predictions
+
+
+def score_detector(
+    engine: EngineLike, samples: list[Any], dataset_labels: list[str]
+) -> dict[str, Any]:
+    """COCO metrics of ``engine`` on ``samples`` whose classes index ``dataset_labels``
+    (matched to the model's labels by name)."""
+    labels = engine.manifest.labels
+    to_model = np.array([labels.index(n) if n in labels else -1 for n in dataset_labels])
+    truth = [(s.boxes, to_model[s.classes]) for s in samples]
+    return detection_metrics(truth, predict_boxes(engine, samples), labels)
+
+
+def evaluate_detector(engine: EngineLike, root: Path, split: str | None = None) -> dict[str, Any]:
+    """COCO mAP of a detection package on a dataset (VOC, YOLO or COCO), boxes by class name."""
+    from lensbox.data.detection import scan_detection
+    from lensbox.data.splits import default_split
+
+    labels = engine.manifest.labels
+    report = scan_detection(root)
+    report.raise_if_unusable()
+    chosen = default_split(report.splits, split)
+    samples = report.select(chosen)
+    refuse_unknown(
+        root, [report.labels[int(c)] for s in samples for c in s.classes], labels, "class(es)"
+    )
+    return {
+        **score_detector(engine, samples, report.labels),
+        "n_images": len(samples),
+        "split": chosen,
+        "skipped": [p.to_dict() for p in report.problems],
+    }
+
+
+def looks_like_detection(root: Path) -> bool:
+    return (root / "annotations.json").is_file() or (
+        (root / "images").is_dir()
+        and ((root / "annotations").is_dir() or (root / "labels").is_dir())
+    )
 
 
 register_task(DetectTask())
+register_evaluator(
+    Evaluator(
+        task="detect",
+        run=evaluate_detector,
+        options=frozenset({"split"}),
+        headline=("map50", "map50_95"),
+    )
+)
+register_layout(
+    Layout(
+        "detect",
+        looks_like_detection,
+        10,
+        "images/ with annotations/ (VOC), labels/ (YOLO) or annotations.json (COCO)",
+    )
+)

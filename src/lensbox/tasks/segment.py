@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from lensbox.tasks._base import Task, register_task
+from lensbox.data.layout import Layout, register_layout
+from lensbox.errors import LabelError, PackageError
+from lensbox.manifest import OutputSpec
+from lensbox.tasks._base import (
+    EngineLike,
+    Evaluator,
+    ImportProbe,
+    Task,
+    register_evaluator,
+    register_task,
+)
 
 
 def palette(manifest: Any) -> np.ndarray:
@@ -108,6 +118,7 @@ def segmentation_metrics(confusion: np.ndarray, labels: list[str]) -> dict[str, 
 class SegmentTask(Task):
     name = "segment"
     description = "semantic segmentation: a class for every pixel"
+    import_formats = "(N, C, H, W) scores"
 
     def decode(
         self, outputs: list[np.ndarray], manifest: Any, frame_size: tuple[int, int]
@@ -117,7 +128,7 @@ class SegmentTask(Task):
     def draw(self, image: np.ndarray, payload: dict[str, Any], manifest: Any) -> None:
         import cv2
 
-        from lensbox.runtime.draw import label_box
+        from lensbox.draw import label_box
 
         mask = payload.get("_mask")
         if mask is not None:
@@ -140,22 +151,114 @@ class SegmentTask(Task):
 
         return scan_segmentation(root)
 
-    def train(self, root: Path, out: Path, options: dict[str, Any], progress: Any = None) -> Any:
-        from lensbox.train.segment import SegmentOptions, train_segmenter
+    def import_outputs(self, probe: ImportProbe) -> tuple[list[OutputSpec], dict[str, Any]]:
+        path, labels_path, names, values = probe.path, probe.labels_path, probe.names, probe.values
+        labels = probe.labels
+        first = values[0]
+        if first.ndim != 4 or first.shape[1] != len(labels):
+            raise PackageError(
+                f"{path}: output {names[0]} has shape {list(first.shape)}; segmentation needs "
+                f"(N, {len(labels)}, H, W) scores, one channel per label in {labels_path}"
+            )
+        return [OutputSpec(name=names[0], kind="logits", decode="argmax")], {"include_mask": False}
 
-        return train_segmenter(root, out, SegmentOptions(**options), progress)
 
-    def train_option_names(self) -> set[str]:
-        from dataclasses import fields
+def segmentation_confusion(
+    engine: EngineLike, colours: Any, lut: np.ndarray, samples: list[Any]
+) -> np.ndarray:
+    """Confusion matrix over every non-ignored mask pixel (``lut`` maps mask values to model
+    classes, 255 = ignore), with predictions scaled to each mask's own resolution."""
+    from concurrent.futures import ThreadPoolExecutor
 
-        from lensbox.train.segment import SegmentOptions
+    import cv2
 
-        return {f.name for f in fields(SegmentOptions)}
+    from lensbox.data.images import load_rgb
+    from lensbox.data.segmentation import read_mask
+    from lensbox.preprocess import to_tensor
 
-    def evaluate(self, package_path: Path, root: Path, options: dict[str, Any]) -> dict[str, Any]:
-        from lensbox.evaluation import evaluate_segmenter
+    n = len(engine.manifest.labels)
+    spec = engine.manifest.input
+    confusion = np.zeros((n, n), dtype=np.int64)
 
-        return evaluate_segmenter(package_path, root, **options)
+    def load(sample: Any) -> tuple[np.ndarray, np.ndarray]:
+        return load_rgb(sample.image), lut[read_mask(sample.mask, colours)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for image, mask in pool.map(load, samples):
+            logits = engine.run(to_tensor(image, spec, "rgb")[None])[0][0]
+            height, width = mask.shape
+            if (logits.shape[1], logits.shape[2]) != (height, width):
+                # Bilinear on the scores, then argmax: finer borders than resizing labels.
+                resized = cv2.resize(
+                    np.ascontiguousarray(logits.transpose(1, 2, 0)),
+                    (width, height),
+                    interpolation=cv2.INTER_LINEAR,
+                )
+                predicted = resized.reshape(height, width, n).argmax(axis=2)
+            else:
+                predicted = logits.argmax(axis=0)
+            valid = mask != 255
+            confusion += np.bincount(
+                mask[valid].astype(np.int64) * n + predicted[valid], minlength=n * n
+            ).reshape(n, n)
+    return confusion
+
+
+def evaluate_segmenter(
+    engine: EngineLike, root: Path, split: str | None = None, ignore_index: int | None = None
+) -> dict[str, Any]:
+    """mIoU, per-class IoU and pixel accuracy, scored at each mask's own resolution."""
+    from lensbox.data.segmentation import scan_segmentation
+    from lensbox.data.splits import default_split
+
+    labels = engine.manifest.labels
+    if ignore_index is None:
+        ignore_index = engine.manifest.provenance.get("ignore_index")
+    report = scan_segmentation(root, ignore_index)
+    report.raise_if_unusable()
+    chosen = default_split(report.splits, split)
+    samples = report.select(chosen)
+    lut = np.full(256, 255, dtype=np.uint8)
+    unknown = []
+    for index, name in enumerate(report.labels):
+        if index == ignore_index:
+            continue
+        if name in labels:
+            lut[index] = labels.index(name)
+        else:
+            unknown.append(name)
+    if unknown:
+        raise LabelError(
+            f"{root}: class(es) {unknown} are not labels of the model (it knows {labels}); "
+            "pass --ignore-index for a void class"
+        )
+    confusion = segmentation_confusion(engine, report.colours, lut, samples)
+    return {
+        **segmentation_metrics(confusion, labels),
+        "n_images": len(samples),
+        "split": chosen,
+        "ignore_index": ignore_index,
+        "confusion_matrix": confusion.tolist(),
+        "labels": labels,
+        "skipped": [p.to_dict() for p in report.problems],
+    }
+
+
+def looks_like_segmentation(root: Path) -> bool:
+    return (root / "masks").is_dir() or any(
+        (root / f"{s}annot").is_dir() for s in ("train", "val", "test")
+    )
 
 
 register_task(SegmentTask())
+register_evaluator(
+    Evaluator(
+        task="segment",
+        run=evaluate_segmenter,
+        options=frozenset({"split", "ignore_index"}),
+        headline=("miou", "pixel_accuracy"),
+    )
+)
+register_layout(
+    Layout("segment", looks_like_segmentation, 20, "images/ + masks/, or CamVid's layout")
+)

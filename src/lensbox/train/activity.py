@@ -21,34 +21,30 @@ import numpy as np
 from lensbox._optional import require
 from lensbox.data.clips import ClipReport, read_frames, scan_clips
 from lensbox.errors import TrainError
+from lensbox.export.onnx_export import export_onnx, measure_parity
 from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import to_tensor
-from lensbox.tasks.activity import HEAD_FILE, windows_of
+from lensbox.tasks import EngineLike
+from lensbox.tasks.activity import HEAD_FILE, classify_clip, windows_of
+from lensbox.tasks.classify import classification_metrics
 from lensbox.train.callbacks import QuietProgress, TrainProgress
-from lensbox.train.loop import TrainOptions
+from lensbox.train.loop import TrainOptions, option, resolve_device
+from lensbox.train.packaging import backbone_provenance, package_model
+from lensbox.train.registry import Trainer, TrainResult, register_trainer
+from lensbox.train.split import stratified_split
 
 EMBEDDING = 1280
 
 
 @dataclass
 class ActivityOptions(TrainOptions):
-    epochs: int = 60
-    image_size: int = 224
-    window: int = 16
-    batch_size: int = 64
-    lr: float = 2e-3
-    hidden: int = 64
-    val_fraction: float = 0.0
-
-
-@dataclass
-class ActivityOutcome:
-    out: Path
-    history: list[dict[str, Any]]
-    metrics: dict[str, Any]
-    parity: Any
-    report: ClipReport
-    seconds: float
+    epochs: int = option(60, "epochs of the temporal head")
+    image_size: int = option(224, "frame size in pixels")
+    window: int = option(16, "frames in the sliding window")
+    batch_size: int = option(64, "windows per step")
+    lr: float = option(2e-3, "learning rate of the head")
+    hidden: int = option(64, "width of the head's per-frame projection")
+    val_fraction: float = option(0.0, "share of clips held out, stratified, and scored")
 
 
 def build_embedder() -> Any:
@@ -126,23 +122,19 @@ def train_activity(
     out: str | Path,
     options: ActivityOptions | None = None,
     progress: TrainProgress | None = None,
-) -> ActivityOutcome:
-    from lensbox.export.onnx_export import export_onnx, measure_parity
-    from lensbox.tasks.classify import classification_metrics
-    from lensbox.train.classify import resolve_device
-    from lensbox.train.packaging import backbone_provenance, export_package
-    from lensbox.train.split import stratified_split
-
-    torch = require("torch", extra="train")
+) -> TrainResult:
+    """Embed every clip once, train the temporal head, package both graphs."""
     ort = require("onnxruntime", extra="runtime")
     options = options or ActivityOptions()
     progress = progress or QuietProgress()
     started = time.perf_counter()
     out_dir = Path(out)
+    options.validate()
     if options.window < 2:
         raise TrainError(f"--window must be at least 2 frames, got {options.window}")
     report = scan_clips(root)
     report.raise_if_unusable()
+    torch = require("torch", extra="train")  # after the data check: bad data fails fast
     for problem in report.problems:
         progress.message(f"skipped: {problem.message}")
     device = resolve_device(options.device)
@@ -218,38 +210,16 @@ def train_activity(
     probe_frames = read_frames(report.clips[0].path)[:4]
     probe = np.stack([to_tensor(f, spec) for f in probe_frames])
     provenance = {
-        "dataset_path": str(report.root.resolve()),
         "clips_per_label": report.counts(),
         "n_train_clips": len(train_idx),
         "n_train_windows": len(x),
-        "skipped_files": len(report.problems),
         **backbone_provenance(),
         "backbone_trained": False,
-        "recipe": options.recipe(),
-        "seed": options.seed,
     }
-    package = export_package(
-        model=embedder,
-        out=out_dir,
-        task="activity",
-        labels=report.labels,
-        spec=spec,
-        outputs=[OutputSpec(name="embedding", kind="embedding", decode="window")],
-        probe=probe,
-        metrics={},
-        provenance=provenance,
-        task_params={"window": options.window, "fps_trained": _typical_fps(report)},
-        history=history,
-        progress=progress,
-        extra_files={HEAD_FILE: head_bytes},
-        extra_parity=head_parity,
-    )
-    metrics: dict[str, Any] = {}
-    if val_idx:
-        from lensbox.runtime.engine import Engine
-        from lensbox.tasks.activity import classify_clip
 
-        engine = Engine.open(out_dir)
+    def score(engine: EngineLike) -> dict[str, Any]:
+        if not val_idx:
+            return {}
         predicted = [
             engine.manifest.labels.index(
                 classify_clip(engine, read_frames(report.clips[i].path))["label"]
@@ -259,16 +229,43 @@ def train_activity(
         evaluated = classification_metrics(
             np.array([labels_all[i] for i in val_idx]), np.array(predicted), report.labels
         )
-        metrics = {**evaluated, "n_clips": len(val_idx), "evaluated_on": "validation"}
-    seconds = time.perf_counter() - started
-    provenance["train_seconds"] = round(seconds, 1)
-    from lensbox.train.packaging import rewrite_metrics
+        return {**evaluated, "n_clips": len(val_idx), "evaluated_on": "validation"}
 
-    rewrite_metrics(out_dir, package.manifest, metrics, provenance, history)
-    progress.message(f"saved {out_dir} ({len(report.clips)} clips, {seconds:.0f}s)")
-    return ActivityOutcome(out_dir, history, metrics, package.manifest.parity, report, seconds)
+    return package_model(
+        model=embedder,
+        out=out_dir,
+        task="activity",
+        labels=report.labels,
+        spec=spec,
+        outputs=[OutputSpec(name="embedding", kind="embedding", decode="window")],
+        probe=probe,
+        report=report,
+        options=options,
+        provenance=provenance,
+        task_params={"window": options.window, "fps_trained": _typical_fps(report)},
+        history=history,
+        progress=progress,
+        started=started,
+        score=score,
+        extra_files={HEAD_FILE: head_bytes},
+        extra_parity=head_parity,
+    )
 
 
 def _typical_fps(report: ClipReport) -> float:
     rates = [c.fps for c in report.clips if c.fps > 0]
     return round(float(np.median(rates)), 2) if rates else 0.0
+
+
+register_trainer(
+    Trainer(
+        task="activity",
+        options=ActivityOptions,
+        run=train_activity,
+        headline=("accuracy",),
+        no_resume=(
+            "the temporal head trains in seconds on embeddings computed once; "
+            "rerun without --resume"
+        ),
+    )
+)

@@ -22,11 +22,22 @@ from lensbox._optional import require
 from lensbox.data.imagefolder import DatasetReport, scan_imagefolder
 from lensbox.data.images import load_rgb
 from lensbox.errors import TrainError
-from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec
+from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import resize_for, to_tensor
+from lensbox.tasks import EngineLike
+from lensbox.tasks.classify import classification_metrics
 from lensbox.train.augment import flipped, random_view
 from lensbox.train.callbacks import Checkpointer, EarlyStopping, QuietProgress, TrainProgress
-from lensbox.train.loop import TrainOptions, freeze_batchnorm
+from lensbox.train.loop import (
+    TrainOptions,
+    freeze_batchnorm,
+    option,
+    resolve_device,
+    resume_from,
+    save_epoch,
+)
+from lensbox.train.packaging import backbone_provenance, package_model
+from lensbox.train.registry import Trainer, TrainResult, register_trainer
 from lensbox.train.split import stratified_split
 
 
@@ -34,47 +45,23 @@ from lensbox.train.split import stratified_split
 class ClassifyOptions(TrainOptions):
     """The recipe: saved in every checkpoint and in the manifest's provenance."""
 
-    epochs: int = 12
-    image_size: int = 224
-    batch_size: int = 32
-    val_fraction: float = 0.15
-    views: int = 8
-    frozen_blocks: int = 11
-    lr: float = 3e-4
-    backbone_lr: float = 1e-4
-    head_epochs: int = 30
-    patience: int = 6
-    label_smoothing: float = 0.1
-
-
-@dataclass
-class TrainOutcome:
-    out: Path
-    history: list[dict[str, Any]]
-    best_epoch: int
-    val_metrics: dict[str, Any]
-    parity: Any
-    report: DatasetReport
-    seconds: float
+    epochs: int = option(12, "most fine-tuning epochs (early stopping may end sooner)")
+    image_size: int = option(224, "input size in pixels")
+    batch_size: int = option(32, "images per step")
+    val_fraction: float = option(0.15, "validation share, stratified, held out of the data")
+    views: int = option(8, "cached views per training image (plain, mirror, random crops)")
+    frozen_blocks: int = option(11, "MobileNetV2 blocks kept frozen (their outputs are cached)")
+    lr: float = option(3e-4, "learning rate of the head")
+    backbone_lr: float = option(1e-4, "learning rate of the fine-tuned blocks")
+    head_epochs: int = option(30, "epochs of the linear probe before fine-tuning")
+    patience: int = option(6, "epochs without improvement before stopping early")
+    label_smoothing: float = option(0.1, "label smoothing of the loss")
 
 
 def input_spec(size: int) -> InputSpec:
     return InputSpec(
         height=size, width=size, mean=IMAGENET_MEAN, std=IMAGENET_STD, resize="stretch"
     )
-
-
-def resolve_device(name: str) -> str:
-    torch = require("torch", extra="train")
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainError(
-            "--device cuda was asked for but no CUDA GPU is available; use auto or cpu"
-        )
-    if name not in ("cpu", "cuda"):
-        raise TrainError(f"unknown --device {name!r}; use auto, cpu or cuda")
-    return name
 
 
 def build_classifier(num_classes: int, frozen_blocks: int) -> Any:
@@ -247,44 +234,38 @@ def train_classifier(
     out: str | Path,
     options: ClassifyOptions | None = None,
     progress: TrainProgress | None = None,
-) -> TrainOutcome:
+) -> TrainResult:
     """Train, export and package a classifier; see the module docstring for the recipe."""
-    from lensbox.train.package import package_classifier
-
-    torch = require("torch", extra="train")
     options = options or ClassifyOptions()
     progress = progress or QuietProgress()
     started = time.perf_counter()
     out_dir = Path(out)
     report = scan_imagefolder(root, workers=options.workers)
     report.raise_if_unusable()
+    torch = require("torch", extra="train")  # after the data check: bad data fails fast
     for problem in report.problems:
         progress.message(f"skipped: {problem.message}")
-    if options.epochs < 0:
-        raise TrainError("--epochs must be 0 or more")
+    options.validate()
+    fingerprint = report.fingerprint()
 
     device = resolve_device(options.device)
     torch.manual_seed(options.seed)
     checkpoints = Checkpointer(out_dir / "checkpoints")
-    resumed = checkpoints.load_last() if options.resume else None
-    if options.resume and resumed is None:
-        progress.message(f"no checkpoint in {checkpoints.directory}; starting from scratch")
-    if resumed is not None:
-        if resumed["recipe"] != options.recipe():
-            raise TrainError(
-                f"{checkpoints.last}: checkpoint was made with another recipe "
-                f"({resumed['recipe']}); rerun with the same options or without --resume"
-            )
-        if resumed["dataset"] != report.fingerprint():
-            raise TrainError(
-                f"{checkpoints.last}: the dataset changed since this checkpoint; "
-                "rerun without --resume"
-            )
-
     labels_all = [s.label for s in report.samples]
     train_idx, val_idx = stratified_split(labels_all, options.val_fraction, options.seed)
     spec = input_spec(options.image_size)
     model = build_classifier(len(report.labels), options.frozen_blocks).to(device)
+    body_params = [p for p in model.body.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": body_params, "lr": options.backbone_lr},
+            {"params": model.classifier.parameters(), "lr": options.lr},
+        ],
+        weight_decay=1e-4,
+    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, options.epochs))
+    # Checked before the expensive part, so a mismatched --resume fails at once.
+    resumed = resume_from(checkpoints, options, fingerprint, model, optimizer, scheduler, progress)
 
     plain, bases = _load_images(
         report, spec, round(options.image_size * 1.25), options.workers, progress
@@ -310,30 +291,13 @@ def train_classifier(
     val_y = y_all[torch.tensor(val_idx, dtype=torch.long)] if val_idx else y_all[:0]
     monitor_x, monitor_y = (val_x, val_y) if len(val_idx) else (train_x, train_y)
 
-    history: list[dict[str, Any]] = []
-    body_params = [p for p in model.body.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": body_params, "lr": options.backbone_lr},
-            {"params": model.classifier.parameters(), "lr": options.lr},
-        ],
-        weight_decay=1e-4,
-    )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, options.epochs))
-    stopper = EarlyStopping(options.patience)
-    start_epoch = 1
-    best_state = None
-    best_epoch = 0
-    if resumed is not None:
-        model.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        history = resumed["history"]
-        stopper = EarlyStopping(options.patience, **resumed["early_stopping"])
-        best_state, best_epoch = resumed["best_model"], resumed["best_epoch"]
-        start_epoch = resumed["epoch"] + 1
-        progress.message(f"resumed from {checkpoints.last} after epoch {resumed['epoch']}")
+    history = resumed.history
+    start_epoch = resumed.start_epoch
+    if resumed.resumed:
+        stopper = EarlyStopping(options.patience, **resumed.extra["early_stopping"])
+        best_state, best_epoch = resumed.extra["best_model"], resumed.extra["best_epoch"]
     else:
+        stopper = EarlyStopping(options.patience)
         history.append(
             _fit_linear_probe(model, train_x, train_y, val_x, val_y, options, device, progress)
             | {"epoch": 0}
@@ -391,20 +355,22 @@ def train_classifier(
             "seconds": round(time.perf_counter() - started, 1),
         }
         history.append(record)
-        checkpoints.save(
-            {
-                "recipe": options.recipe(),
-                "dataset": report.fingerprint(),
-                "labels": report.labels,
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "history": history,
-                "early_stopping": stopper.state(),
-                "best_model": best_state,
-                "best_epoch": best_epoch,
-            },
+        extra = {
+            "early_stopping": stopper.state(),
+            "best_model": best_state,
+            "best_epoch": best_epoch,
+        }
+        save_epoch(
+            checkpoints,
+            options,
+            fingerprint,
+            report.labels,
+            epoch,
+            model,
+            optimizer,
+            scheduler,
+            history,
+            extra,
             best=improved,
         )
         progress.advance(
@@ -414,18 +380,57 @@ def train_classifier(
     model.load_state_dict(best_state)
     model.body.to(memory_format=torch.contiguous_format)  # export and parity in plain layout
     model.eval()
+    val_labels = [labels_all[i] for i in val_idx]
     val_tensors = np.stack([to_tensor(i, spec) for i in val_images]) if val_images else None
-    return package_classifier(
+    probe = (
+        val_tensors[:16] if val_tensors is not None else np.zeros((1, 3, spec.height, spec.width))
+    )
+
+    def score(engine: EngineLike) -> dict[str, Any]:
+        if val_tensors is None:
+            return {}
+        logits = np.concatenate(
+            [engine.run(val_tensors[i : i + 64])[0] for i in range(0, len(val_tensors), 64)]
+        )
+        evaluated = classification_metrics(np.array(val_labels), logits.argmax(1), report.labels)
+        renamed = {
+            f"val_{k}" if k in ("accuracy", "macro_f1") else k: v for k, v in evaluated.items()
+        }
+        return {**renamed, "n_val": len(val_labels)}
+
+    return package_model(
         model=model.to("cpu"),
         out=out_dir,
-        report=report,
+        task="classify",
+        labels=report.labels,
         spec=spec,
+        outputs=[OutputSpec(name="logits", kind="logits", decode="softmax")],
+        probe=probe.astype(np.float32),
+        report=report,
         options=options,
+        provenance={
+            "class_counts": report.counts(),
+            "n_train": len(report.samples) - len(val_labels),
+            "n_val": len(val_labels),
+            **backbone_provenance(),
+            "epochs": options.epochs,
+            "epochs_run": max((h["epoch"] for h in history), default=0),
+            "best_epoch": best_epoch,
+        },
+        task_params={"top_k": min(3, len(report.labels))},
         history=history,
-        best_epoch=best_epoch,
-        val_tensors=val_tensors,
-        val_labels=[labels_all[i] for i in val_idx],
-        started=started,
         progress=progress,
-        outcome_type=TrainOutcome,
+        started=started,
+        score=score,
+        best_epoch=best_epoch,
     )
+
+
+register_trainer(
+    Trainer(
+        task="classify",
+        options=ClassifyOptions,
+        run=train_classifier,
+        headline=("val_accuracy", "val_macro_f1"),
+    )
+)

@@ -19,6 +19,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,6 @@ import numpy as np
 
 from lensbox._optional import require
 from lensbox.data.detection import (
-    DetectionReport,
     LoadedSample,
     load_sample,
     scan_detection,
@@ -34,39 +34,39 @@ from lensbox.data.detection import (
 from lensbox.errors import TrainError
 from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import to_tensor
+from lensbox.tasks import EngineLike
+from lensbox.tasks.detect import score_detector
 from lensbox.train.callbacks import Checkpointer, QuietProgress, TrainProgress
 from lensbox.train.detect_model import build_detector, build_targets, focal_loss, giou_loss
 from lensbox.train.loop import (
     TrainOptions,
     freeze_batchnorm,
+    held_out_split,
+    option,
+    prefetched,
+    resolve_device,
     resume_from,
     save_epoch,
     warmup_cosine,
 )
+from lensbox.train.packaging import backbone_provenance, package_model
+from lensbox.train.registry import Trainer, TrainResult, register_trainer
 
 
 @dataclass
 class DetectOptions(TrainOptions):
     """The recipe: saved in checkpoints and in the manifest's provenance."""
 
-    epochs: int = 36
-    image_size: int = 320
-    batch_size: int = 16
-    split: str = "train"
-    lr: float = 1.5e-3
-    backbone_lr: float = 4e-4
-    val_fraction: float = 0.0
-    eval_split: str = "test"
-
-
-@dataclass
-class DetectOutcome:
-    out: Path
-    history: list[dict[str, Any]]
-    metrics: dict[str, Any]
-    parity: Any
-    report: DetectionReport
-    seconds: float
+    epochs: int = option(36, "training epochs")
+    image_size: int = option(320, "input size in pixels (a multiple of 32)")
+    batch_size: int = option(16, "images per step")
+    split: str = option(
+        "train", "split(s) to train on where the data defines them; all: every image"
+    )
+    lr: float = option(1.5e-3, "learning rate of the pyramid and heads")
+    backbone_lr: float = option(4e-4, "learning rate of the fine-tuned backbone blocks")
+    val_fraction: float = option(0.0, "share held out for scoring when the data has no test split")
+    eval_split: str = option("test", "split scored after training, never trained on")
 
 
 def input_spec(size: int) -> InputSpec:
@@ -141,13 +141,8 @@ def train_detector(
     out: str | Path,
     options: DetectOptions | None = None,
     progress: TrainProgress | None = None,
-) -> DetectOutcome:
+) -> TrainResult:
     """Train, export and package a detector; see the module docstring for the recipe."""
-    from lensbox.tasks.detect import detection_metrics
-    from lensbox.train.classify import resolve_device
-    from lensbox.train.packaging import backbone_provenance, export_package
-
-    torch = require("torch", extra="train")
     options = options or DetectOptions()
     progress = progress or QuietProgress()
     started = time.perf_counter()
@@ -158,18 +153,10 @@ def train_detector(
         )
     report = scan_detection(root)
     report.raise_if_unusable()
+    torch = require("torch", extra="train")  # after the data check: bad data fails fast
     for problem in report.problems:
         progress.message(f"skipped: {problem.message}")
-    train_samples = report.select(options.split)
-    held_name = options.eval_split if options.eval_split in report.splits else ""
-    held = report.select(held_name) if held_name and held_name != options.split else []
-    if not held and options.val_fraction > 0:
-        rng = np.random.default_rng(options.seed)
-        order = rng.permutation(len(train_samples))
-        n_val = max(1, round(len(order) * options.val_fraction))
-        held = [train_samples[i] for i in order[:n_val]]
-        train_samples = [train_samples[i] for i in order[n_val:]]
-        held_name = "validation"
+    train_samples, held, held_name = held_out_split(report, options)
     if not train_samples:
         raise TrainError(f"{root}: no training images in split {options.split!r}")
 
@@ -201,7 +188,9 @@ def train_detector(
     total_steps = options.epochs * steps_per_epoch
     scheduler = warmup_cosine(optimizer, total_steps, min(steps_per_epoch * 2, total_steps // 4))
     checkpoints = Checkpointer(out_dir / "checkpoints")
-    history, start_epoch = resume_from(checkpoints, options, model, optimizer, scheduler, progress)
+    fingerprint = report.fingerprint()
+    resumed = resume_from(checkpoints, options, fingerprint, model, optimizer, scheduler, progress)
+    history, start_epoch = resumed.history, resumed.start_epoch
 
     model.to(memory_format=torch.channels_last)
     progress.stage("train detector", max(0, options.epochs - start_epoch + 1))
@@ -216,41 +205,31 @@ def train_detector(
         batches = [
             order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)
         ]
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # The next batch is augmented on the side while this one trains.
-            pending = pool.submit(
-                _batch, items, batches[0], options.image_size, spec, num_classes, rng
+        # The next batch is augmented on the side while this one trains.
+        for images, heats, boxes, weights in prefetched(
+            batches,
+            partial(
+                _batch, items, size=options.image_size, spec=spec, num_classes=num_classes, rng=rng
+            ),
+        ):
+            x = torch.from_numpy(images).to(device).to(memory_format=torch.channels_last)
+            heat_pred, dist_pred = model(x)
+            heat_loss = focal_loss(heat_pred, torch.from_numpy(heats).to(device))
+            box_loss = giou_loss(
+                dist_pred,
+                torch.from_numpy(boxes).to(device),
+                torch.from_numpy(weights).to(device),
+                options.image_size,
             )
-            for number in range(len(batches)):
-                images, heats, boxes, weights = pending.result()
-                if number + 1 < len(batches):
-                    pending = pool.submit(
-                        _batch,
-                        items,
-                        batches[number + 1],
-                        options.image_size,
-                        spec,
-                        num_classes,
-                        rng,
-                    )
-                x = torch.from_numpy(images).to(device).to(memory_format=torch.channels_last)
-                heat_pred, dist_pred = model(x)
-                heat_loss = focal_loss(heat_pred, torch.from_numpy(heats).to(device))
-                box_loss = giou_loss(
-                    dist_pred,
-                    torch.from_numpy(boxes).to(device),
-                    torch.from_numpy(weights).to(device),
-                    options.image_size,
-                )
-                loss = heat_loss + 5.0 * box_loss
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(trainable, 10.0)
-                optimizer.step()
-                scheduler.step()
-                sums["loss"] += float(loss.detach())
-                sums["heatmap"] += float(heat_loss.detach())
-                sums["box"] += float(box_loss.detach())
+            loss = heat_loss + 5.0 * box_loss
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 10.0)
+            optimizer.step()
+            scheduler.step()
+            sums["loss"] += float(loss.detach())
+            sums["heatmap"] += float(heat_loss.detach())
+            sums["box"] += float(box_loss.detach())
         record = {
             "epoch": epoch,
             "stage": "train",
@@ -261,7 +240,17 @@ def train_detector(
             "seconds": round(time.perf_counter() - started, 1),
         }
         history.append(record)
-        save_epoch(checkpoints, options, report.labels, epoch, model, optimizer, scheduler, history)
+        save_epoch(
+            checkpoints,
+            options,
+            fingerprint,
+            report.labels,
+            epoch,
+            model,
+            optimizer,
+            scheduler,
+            history,
+        )
         progress.advance(epoch=epoch, loss=record["train_loss"])
 
     model.to(memory_format=torch.contiguous_format).eval()
@@ -271,22 +260,24 @@ def train_detector(
         OutputSpec(name="heatmap", kind="heatmap", decode="centernet"),
         OutputSpec(name="boxes", kind="distances", decode="centernet"),
     ]
-    metrics: dict[str, Any] = {}
     provenance = {
-        "dataset_path": str(report.root.resolve()),
         "format": report.format,
         "train_split": options.split,
         "n_train": len(train_samples),
         "boxes_per_class": report.counts(train_samples),
-        "skipped_files": len(report.problems),
         **backbone_provenance(),
-        "recipe": options.recipe(),
         "epochs_run": len(history),
-        "seed": options.seed,
     }
+
+    def score(engine: EngineLike) -> dict[str, Any]:
+        if not held:
+            return {}
+        metrics = score_detector(engine, held, report.labels)
+        return {**metrics, "evaluated_on": held_name, "n_images": len(held)}
+
     # 0.2: the best F1 on the raccoon test split (precision 0.84, recall 0.73).
     task_params = {"score_threshold": 0.2, "nms_iou": 0.6, "max_detections": 100}
-    package = export_package(
+    return package_model(
         model=model,
         out=out_dir,
         task="detect",
@@ -294,35 +285,22 @@ def train_detector(
         spec=spec,
         outputs=outputs,
         probe=probe,
-        metrics=metrics,
+        report=report,
+        options=options,
         provenance=provenance,
         task_params=task_params,
         history=history,
         progress=progress,
+        started=started,
+        score=score,
     )
-    if held:
-        progress.stage(f"evaluate on {held_name}", 1)
-        from lensbox.evaluation import predict_boxes
-        from lensbox.runtime.engine import Engine
 
-        predictions = predict_boxes(Engine.open(out_dir), held)
-        evaluated = detection_metrics(
-            [(s.boxes, s.classes) for s in held], predictions, report.labels
-        )
-        metrics = {
-            **evaluated,
-            "evaluated_on": held_name,
-            "n_images": len(held),
-            "evaluated_with": "onnxruntime",
-        }
-        progress.advance()
-    seconds = time.perf_counter() - started
-    provenance["train_seconds"] = round(seconds, 1)
-    from lensbox.train.packaging import rewrite_metrics
 
-    rewrite_metrics(out_dir, package.manifest, metrics, provenance, history)
-    progress.message(
-        f"saved {out_dir} (map50 {metrics.get('map50', 'n/a')} on {held_name or 'no held-out set'}, "
-        f"parity {package.manifest.parity.max_abs_diff if package.manifest.parity else 'n/a'}, {seconds:.0f}s)"
+register_trainer(
+    Trainer(
+        task="detect",
+        options=DetectOptions,
+        run=train_detector,
+        headline=("map50", "map50_95"),
     )
-    return DetectOutcome(out_dir, history, metrics, package.manifest.parity, report, seconds)
+)

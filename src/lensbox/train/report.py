@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,14 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def render_report(manifest: ModelManifest, history: list[dict[str, Any]]) -> str:
+def render_report(
+    manifest: ModelManifest,
+    history: list[dict[str, Any]],
+    sections: tuple[Callable[[ModelManifest, list[dict[str, Any]]], str], ...] = (),
+) -> str:
+    """The whole page: headline metrics, curves, the sections every task's metrics imply
+    (confusion matrix, per-class tables), then the trainer's own ``sections`` (HTML strings),
+    then the provenance."""
     metrics = manifest.metrics
     esc = html.escape
     parts = [
@@ -86,19 +94,12 @@ def render_report(manifest: ModelManifest, history: list[dict[str, Any]]) -> str
         f"<h1>{esc(manifest.name)}: {esc(manifest.task)}</h1>",
         "<p>",
     ]
-    if manifest.task == "classify":
-        parts.append(
-            f"Validation accuracy <b>{metrics.get('val_accuracy', 'n/a')}</b>, macro F1 "
-            f"<b>{metrics.get('val_macro_f1', 'n/a')}</b> on {metrics.get('n_val', 0)} images "
-            f"(evaluated with {esc(str(metrics.get('evaluated_with', 'n/a')))}). "
-        )
-    else:
-        headline = ", ".join(
-            f"{esc(k)} <b>{_cell(v)}</b>"
-            for k, v in metrics.items()
-            if isinstance(v, int | float | str) and not isinstance(v, bool)
-        )
-        parts.append(f"{headline or 'No held-out metrics'}. ")
+    headline = ", ".join(
+        f"{esc(k)} <b>{_cell(v)}</b>"
+        for k, v in metrics.items()
+        if isinstance(v, int | float | str) and not isinstance(v, bool)
+    )
+    parts.append(f"{headline or 'No held-out metrics'}. ")
     if manifest.parity is not None:
         parts.append(f"ONNX vs PyTorch max |diff| {manifest.parity.max_abs_diff:.2e}. ")
     parts.append(f"model.onnx sha256 <code>{manifest.sha256}</code>.</p>")
@@ -131,6 +132,7 @@ def render_report(manifest: ModelManifest, history: list[dict[str, Any]]) -> str
         for label, iou in metrics["per_class_iou"].items():
             parts.append(f"<tr><td>{esc(label)}</td><td>{_cell(iou)}</td></tr>")
         parts.append("</table>")
+    parts.extend(section(manifest, history) for section in sections)
     parts.append("<h2>Provenance</h2><table>")
     for key, value in manifest.provenance.items():
         if key != "recipe":

@@ -19,6 +19,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,22 @@ from lensbox.data.segmentation import (
 from lensbox.errors import TrainError
 from lensbox.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from lensbox.preprocess import resize_for, to_tensor
+from lensbox.tasks import EngineLike
+from lensbox.tasks.segment import segmentation_confusion, segmentation_metrics
 from lensbox.train.callbacks import Checkpointer, QuietProgress, TrainProgress
 from lensbox.train.loop import (
     TrainOptions,
     freeze_batchnorm,
+    held_out_split,
+    option,
+    prefetched,
+    resolve_device,
     resume_from,
     save_epoch,
     warmup_cosine,
 )
+from lensbox.train.packaging import backbone_provenance, package_model
+from lensbox.train.registry import Trainer, TrainResult, register_trainer
 
 FROZEN_BLOCKS = 4
 IGNORE = 255
@@ -49,26 +58,18 @@ IGNORE = 255
 
 @dataclass
 class SegmentOptions(TrainOptions):
-    epochs: int = 40
-    image_size: int = 480  # input width; the height follows the data's aspect ratio
-    crop: int = 288
-    batch_size: int = 8
-    split: str = "train,val"
-    eval_split: str = "test"
-    ignore_index: int | None = None
-    lr: float = 2e-3
-    backbone_lr: float = 5e-4
-    val_fraction: float = 0.0
-
-
-@dataclass
-class SegmentOutcome:
-    out: Path
-    history: list[dict[str, Any]]
-    metrics: dict[str, Any]
-    parity: Any
-    report: SegmentationReport
-    seconds: float
+    epochs: int = option(40, "training epochs")
+    image_size: int = option(480, "input width (a multiple of 32); the height follows the data")
+    crop: int = option(288, "side of the random training crops (a multiple of 32)")
+    batch_size: int = option(8, "crops per step")
+    split: str = option("train,val", "split(s) to train on where the data defines them")
+    eval_split: str = option("test", "split scored after training, never trained on")
+    ignore_index: int | None = option(
+        None, "mask value of a void class, left out of the loss and the metrics"
+    )
+    lr: float = option(2e-3, "learning rate of the head")
+    backbone_lr: float = option(5e-4, "learning rate of the fine-tuned backbone blocks")
+    val_fraction: float = option(0.0, "share held out for scoring when the data has no test split")
 
 
 def class_mapping(labels: list[str], ignore_index: int | None) -> tuple[list[str], np.ndarray]:
@@ -200,12 +201,8 @@ def train_segmenter(
     out: str | Path,
     options: SegmentOptions | None = None,
     progress: TrainProgress | None = None,
-) -> SegmentOutcome:
-    from lensbox.tasks.segment import segmentation_metrics
-    from lensbox.train.classify import resolve_device
-    from lensbox.train.packaging import backbone_provenance, export_package
-
-    torch = require("torch", extra="train")
+) -> TrainResult:
+    """Train, export and package a segmenter; see the module docstring for the recipe."""
     options = options or SegmentOptions()
     progress = progress or QuietProgress()
     started = time.perf_counter()
@@ -214,20 +211,11 @@ def train_segmenter(
         raise TrainError("--image-size and the crop must be multiples of 32 for segmentation")
     report = scan_segmentation(root, options.ignore_index)
     report.raise_if_unusable()
+    torch = require("torch", extra="train")  # after the data check: bad data fails fast
     for problem in report.problems:
         progress.message(f"skipped: {problem.message}")
     labels, lut = class_mapping(report.labels, options.ignore_index)
-    train_samples = report.select(options.split)
-    held_name = options.eval_split if options.eval_split in report.splits else ""
-    held = (
-        report.select(held_name) if held_name and held_name not in options.split.split(",") else []
-    )
-    if not held and options.val_fraction > 0:
-        order = np.random.default_rng(options.seed).permutation(len(train_samples))
-        n_val = max(1, round(len(order) * options.val_fraction))
-        held = [train_samples[i] for i in order[:n_val]]
-        train_samples = [train_samples[i] for i in order[n_val:]]
-        held_name = "validation"
+    train_samples, held, held_name = held_out_split(report, options)
     spec = spec_for(report, train_samples, options.image_size)
     device = resolve_device(options.device)
     torch.manual_seed(options.seed)
@@ -255,7 +243,9 @@ def train_segmenter(
     total_steps = options.epochs * steps_per_epoch
     scheduler = warmup_cosine(optimizer, total_steps, min(steps_per_epoch, total_steps // 4))
     checkpoints = Checkpointer(out_dir / "checkpoints")
-    history, start_epoch = resume_from(checkpoints, options, model, optimizer, scheduler, progress)
+    fingerprint = report.fingerprint()
+    resumed = resume_from(checkpoints, options, fingerprint, model, optimizer, scheduler, progress)
+    history, start_epoch = resumed.history, resumed.start_epoch
 
     crop_spec = spec.model_copy(update={"height": crop, "width": crop})
 
@@ -278,26 +268,19 @@ def train_segmenter(
         for backbone_part in (model.stem, model.low, model.high):  # the head's BN learns
             freeze_batchnorm(backbone_part)
         loss_sum, correct, counted = 0.0, 0, 0
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(make_batch, batches[0], rng)
-            for number in range(len(batches)):
-                images, masks = pending.result()
-                if number + 1 < len(batches):
-                    pending = pool.submit(make_batch, batches[number + 1], rng)
-                x = torch.from_numpy(images).to(device).to(memory_format=torch.channels_last)
-                y = torch.from_numpy(masks.astype(np.int64)).to(device)
-                logits = model(x)
-                loss = torch.nn.functional.cross_entropy(
-                    logits, y, weight=weights, ignore_index=IGNORE
-                )
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                loss_sum += float(loss.detach())
-                valid = y != IGNORE
-                correct += int((logits.argmax(1)[valid] == y[valid]).sum())
-                counted += int(valid.sum())
+        for images, masks in prefetched(batches, partial(make_batch, rng=rng)):
+            x = torch.from_numpy(images).to(device).to(memory_format=torch.channels_last)
+            y = torch.from_numpy(masks.astype(np.int64)).to(device)
+            logits = model(x)
+            loss = torch.nn.functional.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += float(loss.detach())
+            valid = y != IGNORE
+            correct += int((logits.argmax(1)[valid] == y[valid]).sum())
+            counted += int(valid.sum())
         record = {
             "epoch": epoch,
             "stage": "train",
@@ -307,23 +290,21 @@ def train_segmenter(
             "seconds": round(time.perf_counter() - started, 1),
         }
         history.append(record)
-        save_epoch(checkpoints, options, labels, epoch, model, optimizer, scheduler, history)
+        save_epoch(
+            checkpoints, options, fingerprint, labels, epoch, model, optimizer, scheduler, history
+        )
         progress.advance(epoch=epoch, loss=record["train_loss"], acc=record["train_accuracy"])
 
     model.to(memory_format=torch.contiguous_format).eval()
     probe_source = [load_pair(s, spec, report.colours, lut) for s in held[:4]] or pairs
     probe = np.stack([to_tensor(image, spec) for image, _ in probe_source[:4]])
     provenance = {
-        "dataset_path": str(report.root.resolve()),
         "train_split": options.split,
         "n_train": len(train_samples),
         "ignore_index": options.ignore_index,
         "class_weights": [round(float(w), 3) for w in weights.cpu()],
-        "skipped_files": len(report.problems),
         **backbone_provenance(),
-        "recipe": options.recipe(),
         "epochs_run": len(history),
-        "seed": options.seed,
     }
     colours = report.colours
     task_params: dict[str, Any] = {"include_mask": False}
@@ -331,7 +312,19 @@ def train_segmenter(
         task_params["colours"] = [
             list(c) for i, c in enumerate(colours) if i != options.ignore_index
         ]
-    package = export_package(
+
+    def score(engine: EngineLike) -> dict[str, Any]:
+        if not held:
+            return {}
+        confusion = segmentation_confusion(engine, report.colours, lut, held)
+        return {
+            **segmentation_metrics(confusion, labels),
+            "evaluated_on": held_name,
+            "n_images": len(held),
+            "evaluated_with": "onnxruntime, at each mask's own resolution",
+        }
+
+    return package_model(
         model=model,
         out=out_dir,
         task="segment",
@@ -339,33 +332,22 @@ def train_segmenter(
         spec=spec,
         outputs=[OutputSpec(name="logits", kind="logits", decode="argmax")],
         probe=probe,
-        metrics={},
+        report=report,
+        options=options,
         provenance=provenance,
         task_params=task_params,
         history=history,
         progress=progress,
+        started=started,
+        score=score,
     )
-    metrics: dict[str, Any] = {}
-    if held:
-        progress.stage(f"evaluate on {held_name}", 1)
-        from lensbox.evaluation import segmentation_confusion
-        from lensbox.runtime.engine import Engine
 
-        confusion = segmentation_confusion(Engine.open(out_dir), report.colours, lut, held)
-        metrics = {
-            **segmentation_metrics(confusion, labels),
-            "evaluated_on": held_name,
-            "n_images": len(held),
-            "evaluated_with": "onnxruntime, at each mask's own resolution",
-        }
-        progress.advance()
-    seconds = time.perf_counter() - started
-    provenance["train_seconds"] = round(seconds, 1)
-    from lensbox.train.packaging import rewrite_metrics
 
-    rewrite_metrics(out_dir, package.manifest, metrics, provenance, history)
-    progress.message(
-        f"saved {out_dir} (mIoU {metrics.get('miou', 'n/a')} on {held_name or 'no held-out set'}, "
-        f"{seconds:.0f}s)"
+register_trainer(
+    Trainer(
+        task="segment",
+        options=SegmentOptions,
+        run=train_segmenter,
+        headline=("miou", "pixel_accuracy"),
     )
-    return SegmentOutcome(out_dir, history, metrics, package.manifest.parity, report, seconds)
+)

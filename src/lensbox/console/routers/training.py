@@ -24,10 +24,9 @@ from lensbox.console.packages import inspect_package_zip
 from lensbox.console.routers.models import register_model
 from lensbox.console.schemas import Id
 from lensbox.console.unzip import dataset_root, safe_extract
-from lensbox.data.layout import guess_task
 from lensbox.errors import LensboxError
 from lensbox.manifest import zip_package
-from lensbox.tasks import get_task
+from lensbox.tasks import get_task, guess_task
 
 router = APIRouter(tags=["training"])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import cv2
 
-from lensbox.runtime.tracking import IouTracker, LineCounter
+from lensbox.tasks.tracking import IouTracker, LineCounter
 
 
 def _setup(context, width, height):

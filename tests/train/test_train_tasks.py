@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -13,8 +14,8 @@ import numpy as np
 import pytest
 
 from lensbox.manifest import load_package
-from tests.cli.test_run import lensbox
-from tests.vision_data import (
+from tests.helpers import lensbox
+from tests.helpers.vision_data import (
     DET_BGR,
     detection_samples,
     write_activity,
@@ -22,6 +23,8 @@ from tests.vision_data import (
     write_segmentation,
     write_voc,
 )
+
+pytestmark = pytest.mark.slow  # each fixture trains a real backbone
 
 
 def _train(data: Path, out: Path, task: str, *extra: str) -> dict:
@@ -66,6 +69,8 @@ def _check_package(model: Path, task: str) -> None:
         == "torchvision MobileNet_V2_Weights.IMAGENET1K_V1"
     )
     assert (model / "report.html").is_file()
+    # Every reader fingerprints its data, and the manifest records it.
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest.provenance["dataset_sha256"])
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from tests.cli.test_run import lensbox
+from tests.helpers import lensbox
 
 
 def _constant_model(value: np.ndarray, size: int = 64, output: str = "output0") -> bytes:
