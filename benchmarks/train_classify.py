@@ -83,7 +83,7 @@ def main() -> int:
     engine = Engine.open(out)
     checkpoint = torch.load(out / "checkpoints" / "best.pt", map_location="cpu", weights_only=False)
     model = build_classifier(len(manifest.labels), checkpoint["recipe"]["frozen_blocks"])
-    model.load_state_dict(checkpoint["best_model"])
+    model.load_state_dict(checkpoint["extra"]["best_model"])
     model.eval()
     torch.set_num_threads(os.cpu_count() or 1)
 

@@ -25,6 +25,7 @@ EXPECTED = [
     "ModelPackage",
     "PackageError",
     "Result",
+    "RewardError",
     "SchemaError",
     "SourceError",
     "TrainError",

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     (
         "lensbox._version",
         "lensbox._registry",
+        "lensbox._usercode",
         "lensbox.errors",
         "lensbox._optional",
         "lensbox._atomic",
@@ -29,11 +30,11 @@ LAYERS: list[tuple[str, ...]] = [
         "lensbox.boxes",
         "lensbox.settings",
     ),
-    ("lensbox.data",),
+    ("lensbox.data", "lensbox.racer"),
     ("lensbox.tasks",),
     ("lensbox.runtime", "lensbox.projects"),
-    ("lensbox.evaluation", "lensbox.export"),
-    ("lensbox.train",),
+    ("lensbox.evaluation", "lensbox.export", "lensbox.racer.evaluate"),
+    ("lensbox.train", "lensbox.racer.train", "lensbox.racer.report"),
     ("lensbox.cli", "lensbox.console"),
     ("lensbox", "lensbox.__main__"),
 ]

@@ -18,6 +18,7 @@ defined here, so this tree is the whole list (a test checks it against the class
     ├── MissingExtraError       an optional dependency (an extra) is not installed
     ├── SourceError             a frame source cannot be opened (bad path, unsupported kind)
     ├── FunctionError           an inference function cannot be loaded or has no ``process``
+    ├── RewardError             a reward function does not load, raises or returns no number
     ├── ConsoleError            the console answered with an error or could not be reached
     └── UploadTooLarge          an upload to the console is over its size limit
 """
@@ -71,6 +72,11 @@ class SourceError(LensboxError):
 
 class FunctionError(LensboxError):
     """The inference function file cannot be loaded or has no ``process``."""
+
+
+class RewardError(LensboxError):
+    """A racer reward function cannot be loaded, raises, or returns something not a number;
+    the message names the file, the line and the step."""
 
 
 class ConsoleError(LensboxError):

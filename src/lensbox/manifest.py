@@ -31,7 +31,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ResizeMode = Literal["stretch", "center-crop"]
-ColorOrder = Literal["rgb", "bgr"]
+ColorOrder = Literal["rgb", "bgr", "gray"]
 
 
 class InputSpec(BaseModel):
@@ -53,6 +53,11 @@ class InputSpec(BaseModel):
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     resize: ResizeMode = "stretch"
     dtype: Literal["float32"] = "float32"
+
+    @property
+    def channels(self) -> int:
+        """3 for colour input; 1 for ``gray`` (a DeepRacer camera frame)."""
+        return 1 if self.color == "gray" else 3
 
     @field_validator("std")
     @classmethod

@@ -42,7 +42,12 @@ def resize_for(image: np.ndarray, spec: InputSpec) -> np.ndarray:
 def to_tensor(
     image: np.ndarray, spec: InputSpec, order: Literal["rgb", "bgr"] = "rgb"
 ) -> np.ndarray:
-    """One HxWx3 uint8 image in ``order`` -> one CHW (or HWC) float32 array for the model."""
+    """One HxWx3 uint8 image in ``order`` -> one CHW (or HWC) float32 array for the model.
+
+    A ``gray`` model takes one channel: a colour image is converted (a gray one, HxW or HxWx1,
+    is taken as it is)."""
+    if spec.color == "gray":
+        return _gray_tensor(image, spec, order)
     resized = resize_for(image, spec)
     gain = np.float32(spec.scale) / np.asarray(spec.std, dtype=np.float32)
     offset = np.asarray(spec.mean, dtype=np.float32) / np.asarray(spec.std, dtype=np.float32)
@@ -58,6 +63,16 @@ def to_tensor(
         return out
     hwc = resized[:, :, channels].astype(np.float32) * gain - offset
     return np.ascontiguousarray(hwc, dtype=np.float32)
+
+
+def _gray_tensor(image: np.ndarray, spec: InputSpec, order: str) -> np.ndarray:
+    cv2 = _cv2()
+    if image.ndim == 3 and image.shape[2] == 3:
+        code = cv2.COLOR_BGR2GRAY if order == "bgr" else cv2.COLOR_RGB2GRAY
+        image = cv2.cvtColor(image, code)
+    image = resize_for(image.reshape(image.shape[0], image.shape[1]), spec)
+    plane = (image.astype(np.float32) * np.float32(spec.scale) - spec.mean[0]) / spec.std[0]
+    return plane[None] if spec.layout == "NCHW" else plane[:, :, None]
 
 
 def to_batch(

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -84,6 +85,21 @@ def lensbox(
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+def cli_in_process(capsys: Any, *args: str) -> tuple[int, str, str]:
+    """The real ``lensbox`` command run in this process (where a test's plug-ins are
+    registered, and without a new interpreter's start-up): (exit code, stdout, stderr)."""
+    from lensbox.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def wait_url(url: str, timeout: float = 20) -> None:

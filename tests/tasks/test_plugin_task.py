@@ -26,7 +26,7 @@ from lensbox.manifest import InputSpec, OutputSpec
 from lensbox.tasks import EngineLike, Evaluator, Task, register_evaluator, register_task, unregister
 from lensbox.train import Trainer, TrainResult, register_trainer, unregister_trainer
 from lensbox.train.loop import TrainOptions, option
-from tests.helpers import free_port
+from tests.helpers import cli_in_process, free_port
 
 LABELS_FILE = "brightness.csv"
 
@@ -207,20 +207,6 @@ def write_brightness_set(root: Path, n: int, seed: int) -> Path:
     return root
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """The real ``lensbox`` command, in this process (where the plug-in is registered)."""
-    from lensbox.cli import main
-
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_a_task_registered_outside_lensbox_runs_through_every_command(
     brightness_plugin: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -228,12 +214,12 @@ def test_a_task_registered_outside_lensbox_runs_through_every_command(
     held = write_brightness_set(tmp_path / "held", 8, seed=1)
     model = tmp_path / "model"
 
-    code, out, _ = cli(capsys, "data", "check", str(data), "--json")
+    code, out, _ = cli_in_process(capsys, "data", "check", str(data), "--json")
     report = json.loads(out)
     assert code == 0 and report["task"] == "brightness"  # found by its layout alone
     assert report["n_images"] == 24 and report["problems"][0]["kind"] == "unreadable"
 
-    code, out, err = cli(
+    code, out, err = cli_in_process(
         capsys, "train", str(data), "--task", "brightness", "--out", str(model), "--epochs=400",
         "--json",
     )  # fmt: skip
@@ -245,13 +231,13 @@ def test_a_task_registered_outside_lensbox_runs_through_every_command(
     assert manifest["provenance"]["dataset_sha256"] == report["fingerprint"]
     assert manifest["provenance"]["recipe"]["epochs"] == 400
 
-    code, _, err = cli(
+    code, _, err = cli_in_process(
         capsys, "train", str(data), "--task", "brightness", "--out", str(tmp_path / "m2"),
         "--window", "3",
     )  # fmt: skip
     assert code == 1 and "--window does not apply to --task brightness" in err
 
-    code, out, err = cli(capsys, "evaluate", str(model), str(held), "--json")
+    code, out, err = cli_in_process(capsys, "evaluate", str(model), str(held), "--json")
     assert code == 0, err
     scores = json.loads(out)
     assert (
@@ -261,13 +247,13 @@ def test_a_task_registered_outside_lensbox_runs_through_every_command(
     dark, bright = tmp_path / "dark.png", tmp_path / "bright.png"
     Image.new("RGB", (30, 30), (25, 25, 25)).save(dark)
     Image.new("RGB", (30, 30), (230, 230, 230)).save(bright)
-    code, out, err = cli(capsys, "predict", str(model), str(dark), str(bright), "--json")
+    code, out, err = cli_in_process(capsys, "predict", str(model), str(dark), str(bright), "--json")
     assert code == 0, err
     dark_out, bright_out = (p["brightness"] for p in json.loads(out)["predictions"])
     assert abs(dark_out - 25 / 255) < 0.05 and abs(bright_out - 230 / 255) < 0.05
 
     results = tmp_path / "results.jsonl"
-    code, out, err = cli(
+    code, out, err = cli_in_process(
         capsys, "run", str(model), "--source", str(held), "--port", str(free_port()),
         "--results", str(results), "--max-frames", "8", "--json",
     )  # fmt: skip

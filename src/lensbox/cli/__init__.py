@@ -14,6 +14,7 @@ from lensbox.cli import console as _console
 from lensbox.cli import data as _data
 from lensbox.cli import model as _model
 from lensbox.cli import project as _project
+from lensbox.cli import racer as _racer
 from lensbox.cli.demo import demo
 from lensbox.cli.evaluate import evaluate, predict
 from lensbox.cli.run import run
@@ -39,6 +40,7 @@ app.command("demo")(demo)
 app.command("run")(run)
 app.add_typer(_model.app, name="model")
 app.add_typer(_project.app, name="project")
+app.add_typer(_racer.app, name="racer")
 app.command("console")(_console.serve)
 app.command("deploy")(_console.deploy)
 app.add_typer(_console.device_app, name="device")

@@ -93,9 +93,9 @@ class Engine:
         """One inference on zeros, so the first real frame does not pay for graph set-up."""
         spec = self.manifest.input
         shape = (
-            (1, 3, spec.height, spec.width)
+            (1, spec.channels, spec.height, spec.width)
             if spec.layout == "NCHW"
-            else (1, spec.height, spec.width, 3)
+            else (1, spec.height, spec.width, spec.channels)
         )
         try:
             self.run(np.zeros(shape, np.float32))
@@ -158,7 +158,9 @@ def check_io(package: ModelPackage, session: Any, source: str) -> None:
         )
     shape = list(inputs[spec.name].shape)
     expected = (
-        [3, spec.height, spec.width] if spec.layout == "NCHW" else [spec.height, spec.width, 3]
+        [spec.channels, spec.height, spec.width]
+        if spec.layout == "NCHW"
+        else [spec.height, spec.width, spec.channels]
     )
     actual = shape[1:]
     mismatch = len(shape) != 4 or any(
@@ -167,7 +169,8 @@ def check_io(package: ModelPackage, session: Any, source: str) -> None:
     if mismatch:
         raise PackageError(
             f"{source}: model.onnx input shape {shape} does not match the manifest "
-            f"({spec.layout} {spec.height}x{spec.width}x3); fix --input-size or the manifest"
+            f"({spec.layout} {spec.height}x{spec.width}x{spec.channels}); fix --input-size or "
+            "the manifest"
         )
     outputs = {o.name for o in session.get_outputs()}
     missing = [o.name for o in package.manifest.outputs if o.name not in outputs]

@@ -7,10 +7,8 @@ project stream. An exception in either is logged with the frame number; the pipe
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from lensbox._usercode import load_user_module
 from lensbox.errors import FunctionError
 from lensbox.results import Result
 
@@ -78,18 +77,7 @@ class InferenceFunction:
             )
         if config is None:
             config = project.get("config", {})
-        name = f"lensbox_user_function_{abs(hash(str(target.resolve())))}"
-        spec = importlib.util.spec_from_file_location(name, target)
-        if spec is None or spec.loader is None:
-            raise FunctionError(f"{target}: cannot be imported as Python")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            raise FunctionError(
-                f"{target}: importing it failed: {type(exc).__name__}: {exc}"
-            ) from None
+        module = load_user_module(target, FunctionError)
         process = getattr(module, "process", None)
         if not callable(process):
             raise FunctionError(f"{target}: defines no process(result, context) function")

@@ -27,6 +27,7 @@ from lensbox.tasks import classify as _classify  # noqa: F401  isort: skip
 from lensbox.tasks import detect as _detect  # noqa: F401  isort: skip
 from lensbox.tasks import segment as _segment  # noqa: F401  isort: skip
 from lensbox.tasks import activity as _activity  # noqa: F401  isort: skip
+from lensbox.tasks import drive as _drive  # noqa: F401  isort: skip
 
 __all__ = [
     "DataReport",

@@ -76,6 +76,8 @@ class Task(ABC):
     description: str = ""
     # Foreign ONNX models this task can wrap (``lensbox model import``); empty: none.
     import_formats: str = ""
+    # The command that trains this task's models (a registered trainer for ``lensbox train``).
+    trained_by: str = "lensbox train"
 
     @abstractmethod
     def decode(

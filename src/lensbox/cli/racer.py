@@ -1,0 +1,143 @@
+"""``lensbox racer ...``: the DeepRacer loop from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lensbox.cli._common import emit_json, say
+
+app = typer.Typer(help="DeepRacer, local: reward functions, training, time trials.")
+
+
+@app.command("check-reward")
+def check_reward(
+    reward: Path = typer.Argument(..., help="Python file defining reward_function(params)."),
+    track: str = typer.Option(
+        "reinvent_base", "--track", help="A shipped track's name or a DeepRacer .npy file."
+    ),
+    objects: int = typer.Option(0, "--objects", min=0, max=10, help="Boxes on the track."),
+    direction: str = typer.Option(
+        "counterclockwise", "--direction", help="counterclockwise or clockwise."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+) -> None:
+    """Drive a scripted lap (then off the track) through the function: min/mean/max reward,
+    or its first error with file, line and step."""
+    from lensbox.racer.check import check_reward as run_check
+    from lensbox.racer.reward import RewardFunction
+    from lensbox.racer.track import load_track
+
+    function = RewardFunction.load(reward)
+    result = run_check(function, load_track(track, direction), n_objects=objects)
+    document = {"reward": str(reward), "track": track, "objects": objects, **result.to_dict()}
+    if as_json:
+        emit_json(document)
+        return
+    for name in ("on_track", "off_track"):
+        part = document[name]
+        if part.get("n"):
+            say(
+                f"{name:<9} {part['n']:>5} steps  min {part['min']:.4g}  mean "
+                f"{part['mean']:.4g}  max {part['max']:.4g}"
+            )
+    say(
+        f"{reward}: ok ({document['steps']} steps, lap {'complete' if result.lap_complete else 'not complete'})"
+    )
+
+
+@app.command("train")
+def train(
+    track: str = typer.Option("reinvent_base", "--track", help="Shipped track name or .npy file."),
+    reward: Path = typer.Option(..., "--reward", help="Python file with reward_function(params)."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the drive package to."),
+    model_metadata: Path | None = typer.Option(
+        None, "--model-metadata", help="DeepRacer model_metadata.json (action space)."
+    ),
+    hyperparameters: Path | None = typer.Option(
+        None, "--hyperparameters", help="DeepRacer hyperparameters JSON."
+    ),
+    objects: int = typer.Option(0, "--objects", min=0, max=10, help="Boxes on the track."),
+    direction: str = typer.Option("counterclockwise", "--direction"),
+    minutes: float = typer.Option(8.0, "--minutes", help="Wall-clock training budget."),
+    seed: int = typer.Option(0, "--seed"),
+    resume: bool = typer.Option(False, "--resume"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+) -> None:
+    """Train a car that drives from its camera: PPO teacher on state, DAgger camera student."""
+    from lensbox.racer.train import RacerOptions, train_racer
+    from lensbox.train.callbacks import RichProgress
+
+    options = RacerOptions(
+        track=track,
+        direction=direction,
+        objects=objects,
+        minutes=minutes,
+        seed=seed,
+        resume=resume,
+        model_metadata=str(model_metadata or ""),
+        hyperparameters=str(hyperparameters or ""),
+    )
+    progress = RichProgress()
+    try:
+        result = train_racer(reward, out, options, progress)
+    finally:
+        progress.close()
+    summary = {
+        "out": str(result.out),
+        "task": "drive",
+        "metrics": {k: v for k, v in result.metrics.items() if not isinstance(v, dict | list)},
+        "laps": result.metrics.get("laps"),
+        "parity_max_abs_diff": result.parity.max_abs_diff if result.parity else None,
+        "seconds": round(result.seconds, 1),
+    }
+    if as_json:
+        emit_json(summary)
+    else:
+        say(f"drive package: {result.out} (report {result.out / 'report.html'})")
+
+
+@app.command("evaluate")
+def evaluate(
+    model: Path = typer.Argument(..., help="A drive package folder or .zip."),
+    track: str = typer.Option("reinvent_base", "--track", help="Shipped track name or .npy file."),
+    laps: int = typer.Option(3, "--laps", min=1, max=50),
+    off_track_penalty: float = typer.Option(5.0, "--off-track-penalty", min=0),
+    stop_on_off_track: bool = typer.Option(False, "--stop-on-off-track"),
+    objects: int = typer.Option(0, "--objects", min=0, max=10),
+    direction: str = typer.Option("counterclockwise", "--direction"),
+    video: Path | None = typer.Option(None, "--video", help="Write the trial as MP4 here."),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+) -> None:
+    """Time-trial laps driven by the package's ONNX camera policy (onnxruntime)."""
+    from lensbox.errors import PackageError
+    from lensbox.racer.evaluate import time_trial
+    from lensbox.racer.track import load_track
+    from lensbox.runtime.engine import Engine
+
+    engine = Engine.open(model)
+    if engine.manifest.task != "drive":
+        raise PackageError(
+            f"{model}: a {engine.manifest.task} model; time trials need a drive model"
+        )
+    result = time_trial(
+        engine,
+        load_track(track, direction),
+        laps=laps,
+        off_track_penalty=off_track_penalty,
+        stop_on_off_track=stop_on_off_track,
+        n_objects=objects,
+        video=video,
+        seed=seed,
+    )
+    if as_json:
+        emit_json(result)
+        return
+    for number, lap in enumerate(result["laps"], start=1):
+        say(
+            f"lap {number}: {lap['time_s']:6.2f} s  {lap['progress']:5.1f}%  "
+            f"off-track {lap['off_track']}  crashes {lap['crashes']}"
+        )
+    say(f"completed {result['completed']}/{laps}, best lap {result['best_lap_s']}")

@@ -1,0 +1,439 @@
+"""Train a DeepRacer car that drives from its camera: PPO teacher on state, camera student.
+
+Why two stages: learning from pixels alone needs millions of frames, hours on two cores. So a
+teacher first learns under the user's reward on the simulator's privileged state (a short
+vector: speed, lane position, the road's bends ahead, the next boxes), with stable-baselines3's
+PPO (SAC for a continuous action space) and DeepRacer's hyperparameters. Then a small CNN on the
+160x120 camera frames learns to do what the teacher does on the states it reaches itself
+(DAgger: the student drives more and more, the teacher labels every frame), with randomised
+lighting, textures and camera mounts, on the training track and on random ones. The student is
+what ships: ``model.onnx`` maps a camera frame to action scores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lensbox._optional import require
+from lensbox.errors import TrainError
+from lensbox.racer.config import Hyperparameters, ModelMetadata
+from lensbox.racer.reward import RewardFunction
+from lensbox.racer.track import Track
+from lensbox.racer.tracks_random import random_track
+from lensbox.train.callbacks import TrainProgress
+from lensbox.train.loop import TrainOptions
+
+FRAME = (120, 160)
+
+
+@dataclass
+class TeacherResult:
+    policy: Any  # stable-baselines3 model
+    history: list[dict[str, Any]] = field(default_factory=list)
+    steps: int = 0
+    samples: list[dict[str, float]] = field(default_factory=list)  # for the track maps
+
+
+def make_envs(
+    tracks: list[Track],
+    reward: RewardFunction,
+    metadata: ModelMetadata,
+    n_objects: int,
+    n_envs: int,
+    seed: int,
+    observation: str = "state",
+) -> Any:
+    vec_env = require("stable_baselines3.common.vec_env", extra="racer")
+    monitor = require("stable_baselines3.common.monitor", extra="racer")
+    from lensbox.racer.env import RaceEnv
+
+    def make(rank: int) -> Callable[[], Any]:
+        def build() -> Any:
+            env = RaceEnv(
+                tracks, reward, metadata, n_objects, observation, randomize=True, seed=seed + rank
+            )
+            return monitor.Monitor(env)
+
+        return build
+
+    return vec_env.DummyVecEnv([make(i) for i in range(n_envs)])
+
+
+def train_teacher(
+    track: Track,
+    reward: RewardFunction,
+    metadata: ModelMetadata,
+    hyper: Hyperparameters,
+    n_objects: int,
+    seconds: float,
+    seed: int,
+    progress: TrainProgress,
+) -> TeacherResult:
+    """PPO (discrete) or SAC (continuous) on the state vector, for ``seconds`` of wall time."""
+    sb3 = require("stable_baselines3", extra="racer")
+    callbacks = require("stable_baselines3.common.callbacks", extra="racer")
+    torch = require("torch", extra="train")
+    torch.set_num_threads(1)  # small networks: threads cost more than they give
+    n_envs = 4
+    envs = make_envs([track], reward, metadata, n_objects, n_envs, seed)
+    if metadata.discrete:
+        # DeepRacer collects num_episodes_between_training episodes per update; early episodes
+        # are short, so a rollout of ~20 episodes is a few thousand steps.
+        n_steps = max(64, min(1024, hyper.num_episodes_between_training * 25 // n_envs))
+        model = sb3.PPO(
+            "MlpPolicy",
+            envs,
+            learning_rate=hyper.lr,
+            n_steps=n_steps,
+            batch_size=min(hyper.batch_size, n_steps * n_envs),
+            n_epochs=hyper.num_epochs,
+            gamma=hyper.discount_factor,
+            ent_coef=hyper.beta_entropy,
+            gae_lambda=0.95,
+            policy_kwargs={"net_arch": [64, 64]},
+            seed=seed,
+            device="cpu",
+            verbose=0,
+        )
+    else:
+        model = sb3.SAC(
+            "MlpPolicy",
+            envs,
+            learning_rate=hyper.lr,
+            batch_size=max(hyper.batch_size, 64),
+            gamma=hyper.discount_factor,
+            ent_coef="auto",
+            train_freq=1,
+            gradient_steps=1,
+            policy_kwargs={"net_arch": [64, 64]},
+            seed=seed,
+            device="cpu",
+            verbose=0,
+        )
+    history: list[dict[str, Any]] = []
+    samples: list[dict[str, float]] = []
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+
+    class Clock(callbacks.BaseCallback):  # type: ignore[name-defined]
+        """Stops at the deadline; records each finished episode for the reward graph."""
+
+        def _on_step(self) -> bool:
+            infos = self.locals.get("infos", [])
+            if infos and self.num_timesteps % 7 == 0 and len(samples) < 6000:
+                first = infos[0]
+                samples.append(
+                    {
+                        "x": float(first["x"]),
+                        "y": float(first["y"]),
+                        "reward": float(self.locals["rewards"][0]),
+                        "steering": float(first["steering"]),
+                        "speed": float(first["speed"]),
+                    }
+                )
+            for info in infos:
+                episode = info.get("episode")
+                if episode is not None:
+                    history.append(
+                        {
+                            "stage": "teacher",
+                            "episode": len(history) + 1,
+                            "reward": round(float(episode["r"]), 4),
+                            "steps": int(episode["l"]),
+                            "progress": round(float(info.get("progress", 0.0)), 2),
+                            "seconds": round(time.monotonic() - started, 1),
+                            "timesteps": int(self.num_timesteps),
+                        }
+                    )
+            done = time.monotonic() - started
+            progress.advance(0, progress_percent=round(100 * done / seconds))
+            return time.monotonic() < deadline
+
+    progress.stage("teacher (PPO on state)", 1)
+    model.learn(total_timesteps=10_000_000, callback=Clock())
+    progress.advance()
+    return TeacherResult(model, history, int(model.num_timesteps), samples)
+
+
+def teacher_action(policy: Any, state: np.ndarray) -> tuple[int | np.ndarray, np.ndarray | None]:
+    """The teacher's deterministic action and (discrete) its action probabilities."""
+    torch = require("torch", extra="train")
+    action, _ = policy.predict(state, deterministic=True)
+    probabilities = None
+    if hasattr(policy.policy, "get_distribution"):
+        with torch.no_grad():
+            obs = torch.as_tensor(state[None], dtype=torch.float32)
+            distribution = policy.policy.get_distribution(obs)
+            probabilities = distribution.distribution.probs[0].numpy()
+    return action, probabilities
+
+
+def build_student(n_outputs: int) -> Any:
+    """A small CNN: 160x120 grayscale frame -> action scores (logits or a continuous action)."""
+    torch = require("torch", extra="train")
+    nn = torch.nn
+
+    class Student(nn.Module):  # type: ignore[name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(
+                nn.AvgPool2d(2),  # 80x60 is plenty for lanes and boxes, and 4x cheaper
+                nn.Conv2d(1, 24, 5, stride=2, padding=2),
+                nn.ReLU(),
+                nn.Conv2d(24, 32, 3, stride=2, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(32, 48, 3, stride=2, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(48, 64, 3, stride=2, padding=1),
+                nn.ReLU(),
+            )
+            self.head = nn.Sequential(
+                nn.Flatten(), nn.Dropout(0.2), nn.Linear(64 * 4 * 5, 128), nn.ReLU(),
+                nn.Linear(128, n_outputs),
+            )  # fmt: skip
+
+        def forward(self, x: Any) -> Any:
+            return self.head(self.features(x))
+
+    return Student()
+
+
+def student_input(frames: np.ndarray) -> np.ndarray:
+    """(N, 1, 120, 160) uint8 -> float32 in [-1, 1]: the manifest's scale, mean and std."""
+    return frames.astype(np.float32) / 127.5 - 1.0
+
+
+def train_student(
+    teacher: Any,
+    track: Track,
+    reward: RewardFunction,
+    metadata: ModelMetadata,
+    n_objects: int,
+    seconds: float,
+    seed: int,
+    progress: TrainProgress,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """DAgger: collect frames where the (mixed) policy drives, label them with the teacher's
+    action, fit the CNN on everything so far; repeat until the time is up."""
+    torch = require("torch", extra="train")
+    from lensbox.racer import features
+    from lensbox.racer.env import RaceEnv
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    n_outputs = len(metadata.actions) if metadata.discrete else 2
+    student = build_student(n_outputs)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3, weight_decay=1e-4)
+    frames: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    history: list[dict[str, Any]] = []
+    started = time.monotonic()
+    deadline = started + seconds
+    iteration = 0
+    random_tracks = [random_track(rng, f"random{i}") for i in range(6)]
+    progress.stage("camera student (DAgger)", 1)
+    while time.monotonic() < deadline:
+        iteration += 1
+        beta = max(0.0, 1.0 - 0.34 * (iteration - 1))  # teacher's share of the driving
+        collected = 0
+        budget = 2500 if iteration > 1 else 4000
+        laps_done, episodes = 0, 0
+        while collected < budget:
+            pool = [track] if rng.random() < 0.6 else [random_tracks[rng.integers(6)]]
+            env = RaceEnv(
+                pool, reward, metadata, n_objects, "camera", True, seed=int(rng.integers(1 << 30))
+            )
+            frame, _ = env.reset()
+            done = False
+            while not done and collected < budget:
+                state = features.state_vector(env.sim)
+                action, probabilities = teacher_action(teacher, state)
+                frames.append(frame)
+                if metadata.discrete:
+                    target = (
+                        probabilities
+                        if probabilities is not None
+                        else np.eye(n_outputs)[int(action)]
+                    )
+                else:
+                    target = np.asarray(action, dtype=np.float32)
+                targets.append(np.asarray(target, dtype=np.float32))
+                collected += 1
+                if rng.random() < beta:
+                    act = action
+                else:
+                    with torch.no_grad():
+                        out = student(torch.from_numpy(student_input(frame[None])))[0].numpy()
+                    act = int(out.argmax()) if metadata.discrete else out
+                frame, _, terminated, truncated, info = env.step(act)
+                done = terminated or truncated
+                laps_done += int(info["lap_complete"])
+            episodes += 1
+        x_all = torch.from_numpy(np.stack(frames))
+        y_all = torch.from_numpy(np.stack(targets))
+        student.train()
+        epochs = 3
+        losses = []
+        for _ in range(epochs):
+            order = torch.randperm(len(x_all))
+            for offset in range(0, len(order), 128):
+                index = order[offset : offset + 128]
+                x = torch.from_numpy(student_input(x_all[index].numpy()))
+                out = student(x)
+                if metadata.discrete:
+                    loss = -(y_all[index] * torch.log_softmax(out, dim=1)).sum(1).mean()
+                else:
+                    loss = torch.nn.functional.mse_loss(out, y_all[index])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(float(loss.detach()))
+            if time.monotonic() > deadline:
+                break
+        student.eval()
+        history.append(
+            {
+                "stage": "student",
+                "iteration": iteration,
+                "teacher_share": round(beta, 2),
+                "frames": len(frames),
+                "episodes": episodes,
+                "laps": laps_done,
+                "loss": round(float(np.mean(losses)), 5),
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        )
+        progress.message(
+            f"student iteration {iteration}: {len(frames)} frames, loss {history[-1]['loss']}"
+        )
+    progress.advance()
+    if not history:
+        raise TrainError("no time was left for the camera student; pass more --minutes")
+    return student, history
+
+
+@dataclass
+class RaceSetup:
+    """What a racer trains on, in the shape every trainer's data report has: the track and
+    the reward file, fingerprinted together (a changed reward is other training data)."""
+
+    root: Path
+    labels: list[str]
+    track: Track
+    reward: RewardFunction
+    problems: list[Any] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def can_train(self) -> bool:
+        return True
+
+    def fingerprint(self) -> str:
+        import hashlib
+
+        digest = hashlib.sha256(np.ascontiguousarray(self.track.waypoints).tobytes())
+        digest.update(self.reward.sha256.encode())
+        return digest.hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"track": self.track.name, "reward_sha256": self.reward.sha256}
+
+
+@dataclass
+class RacerOptions(TrainOptions):
+    track: str = "reinvent_base"
+    direction: str = "counterclockwise"
+    objects: int = 0
+    minutes: float = 8.0
+    teacher_share: float = 0.55  # of the minutes: the rest trains the camera student
+    model_metadata: str = ""
+    hyperparameters: str = ""
+
+
+def train_racer(
+    reward_path: Path, out: Path, options: RacerOptions, progress: TrainProgress
+) -> Any:
+    """Teacher, student, ONNX package with a time trial on the training track, report."""
+    from lensbox.manifest import InputSpec, OutputSpec
+    from lensbox.racer.config import read_hyperparameters, read_model_metadata
+    from lensbox.racer.evaluate import time_trial
+    from lensbox.racer.report import racer_sections
+    from lensbox.racer.track import load_track
+    from lensbox.train.packaging import package_model
+
+    torch = require("torch", extra="train")
+    started = time.perf_counter()
+    track = load_track(options.track, options.direction)
+    reward = RewardFunction.load(reward_path)
+    metadata = read_model_metadata(Path(options.model_metadata) if options.model_metadata else None)
+    hyper = read_hyperparameters(Path(options.hyperparameters) if options.hyperparameters else None)
+    if options.resume:
+        raise TrainError("--resume does not apply to racer training yet; rerun without it")
+    if options.minutes <= 0:
+        raise TrainError(f"--minutes must be above 0, got {options.minutes}")
+    budget = options.minutes * 60
+    teacher = train_teacher(
+        track, reward, metadata, hyper, options.objects, budget * options.teacher_share,
+        options.seed, progress,
+    )  # fmt: skip
+    remaining = budget - (time.perf_counter() - started) - 20  # export and the time trial
+    student, student_history = train_student(
+        teacher.policy, track, reward, metadata, options.objects, max(remaining, 30.0),
+        options.seed, progress,
+    )  # fmt: skip
+    labels = (
+        [a.label for a in metadata.actions] if metadata.discrete else ["steering_angle", "speed"]
+    )
+    setup = RaceSetup(Path(track.name), labels, track, reward)
+    spec = InputSpec(
+        height=FRAME[0], width=FRAME[1], color="gray", scale=1 / 127.5, mean=(1.0, 1.0, 1.0)
+    )
+    probe_env_frames = np.zeros((4, 1, *FRAME), np.uint8)
+    probe = student_input(probe_env_frames + np.arange(4, dtype=np.uint8)[:, None, None, None] * 40)
+    history = teacher.history + student_history
+
+    def score(engine: Any) -> dict[str, Any]:
+        trial = time_trial(engine, track, laps=1, n_objects=options.objects, seed=options.seed)
+        return {**trial, "evaluated_on": f"{track.name}, 1 lap"}
+
+    result = package_model(
+        model=student.eval(),
+        out=out,
+        task="drive",
+        labels=labels,
+        spec=spec,
+        outputs=[
+            OutputSpec(
+                name="actions", kind="logits" if metadata.discrete else "action", decode="action"
+            )
+        ],
+        probe=probe,
+        report=setup,
+        options=options,
+        provenance={
+            "track": track.name,
+            "direction": options.direction,
+            "reward_file": str(reward_path),
+            "reward_sha256": reward.sha256,
+            "route": (
+                "teacher-student: PPO on simulator state under the reward, then a camera CNN "
+                "trained by DAgger on the teacher's labels"
+            ),
+            "teacher_timesteps": teacher.steps,
+            "hyperparameters": hyper.model_dump(),
+        },
+        task_params={"action_space": metadata.to_json(), "track": track.name},
+        history=history,
+        progress=progress,
+        started=started,
+        score=score,
+        report_sections=racer_sections(track, teacher.samples),
+    )
+    del torch
+    return result
