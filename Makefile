@@ -26,9 +26,10 @@ demo: setup
 test: setup
 	$(VENV)/bin/pytest -q
 
-# The edit-test loop: everything but the tests that train a real backbone (marked slow).
+# The edit-test loop: everything but the tests that train a real backbone (marked slow),
+# on both cores.
 test-fast: setup
-	$(VENV)/bin/pytest -q -m "not slow"
+	$(VENV)/bin/pytest -q -m "not slow" -n 2
 
 bench: setup
 	$(PY) benchmarks/train_classify.py

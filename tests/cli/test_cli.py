@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import add_bad_files, make_imagefolder, synthetic_image
+from tests.helpers import add_bad_files, cli_in_process, make_imagefolder, synthetic_image
 
 
 def lensbox(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -45,7 +45,9 @@ def test_data_check_json_is_one_document(imagefolder: Path) -> None:
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "single"])
-def test_unusable_folders_get_one_line_and_exit_1(tmp_path: Path, case: str) -> None:
+def test_unusable_folders_get_one_line_and_exit_1(
+    tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / case
     if case == "empty":
         folder.mkdir()
@@ -55,11 +57,11 @@ def test_unusable_folders_get_one_line_and_exit_1(tmp_path: Path, case: str) -> 
         ["data", "check", str(folder)],
         ["train", str(folder), "--task", "classify", "--out", str(tmp_path / "m")],
     ):
-        result = lensbox(*command)
-        assert result.returncode == 1, (command, result.stderr)
-        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and str(folder) in errors[0], result.stderr
-        assert "Traceback" not in result.stderr
+        code, _, stderr = cli_in_process(capsys, *command)
+        assert code == 1, (command, stderr)
+        errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and str(folder) in errors[0], stderr
+        assert "Traceback" not in stderr
 
 
 def test_train_json_reports_skipped_files(trained_package: Path, session_dir: Path) -> None:
@@ -129,3 +131,11 @@ def test_tampered_package_is_refused_with_one_line(trained_package: Path, tmp_pa
     result = lensbox("predict", str(copy), str(tmp_path))
     assert result.returncode == 1
     assert "sha256" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_error_line_is_never_wrapped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / ("a-rather-long-folder-name-" * 6) / "empty"
+    folder.mkdir(parents=True)
+    code, _, stderr = cli_in_process(capsys, "data", "check", str(folder))
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(errors) == 1 and str(folder) in errors[0], stderr

@@ -9,7 +9,7 @@ import pytest
 
 from lensbox.errors import RewardError
 from lensbox.racer.reward import RewardFunction
-from tests.helpers import lensbox
+from tests.helpers import cli_in_process, lensbox
 from tests.helpers.tracks import write_track
 
 # Written the way AWS's examples and the community's functions are: every key they read.
@@ -97,19 +97,21 @@ def _write(tmp_path: Path, name: str, source: str) -> Path:
     return path
 
 
-def test_community_reward_functions_run_unchanged(tmp_path: Path) -> None:
+def test_community_reward_functions_run_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     track = write_track(tmp_path / "t.npy")
     for name, source, objects in (
         ("waypoints", WAYPOINTS_AND_HEADING, "0"),
         ("avoid", OBJECT_AVOIDANCE, "2"),
     ):
         path = _write(tmp_path, name, source)
-        proc = lensbox(
-            "racer", "check-reward", str(path), "--track", str(track), "--objects", objects,
-            "--json",
+        code, out, err = cli_in_process(
+            capsys, "racer", "check-reward", str(path), "--track", str(track), "--objects",
+            objects, "--json",
         )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-        report = json.loads(proc.stdout)
+        assert code == 0, err
+        report = json.loads(out)
         assert report["ok"] and report["lap_complete"]
         assert report["on_track"]["n"] > 100 and report["off_track"]["n"] >= 1
         assert report["off_track"]["max"] <= report["on_track"]["max"]

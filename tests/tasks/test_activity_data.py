@@ -10,7 +10,7 @@ import pytest
 
 from lensbox.errors import ChecksumError, PackageError
 from lensbox.manifest import load_package, write_package, zip_package
-from tests.helpers import lensbox
+from tests.helpers import cli_in_process, lensbox
 from tests.helpers.onnx_models import colour_classifier_onnx, colour_package
 from tests.helpers.vision_data import write_activity
 
@@ -57,7 +57,9 @@ def test_extra_files_are_zipped_checksummed_and_verified(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("task", ["detect", "segment", "activity"])
 @pytest.mark.parametrize("case", ["missing", "empty"])
-def test_unusable_folders_get_one_error_line(task: str, case: str, tmp_path: Path) -> None:
+def test_unusable_folders_get_one_error_line(
+    task: str, case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "data"
     if case == "empty":
         folder.mkdir()
@@ -65,8 +67,8 @@ def test_unusable_folders_get_one_error_line(task: str, case: str, tmp_path: Pat
         ["data", "check", str(folder), "--task", task],
         ["train", str(folder), "--task", task, "--out", str(tmp_path / "m")],
     ):
-        proc = lensbox(*command)
-        assert proc.returncode == 1, (command, proc.stderr)
-        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and str(folder) in errors[0], proc.stderr
-        assert "Traceback" not in proc.stderr
+        code, _, stderr = cli_in_process(capsys, *command)
+        assert code == 1, (command, stderr)
+        errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and str(folder) in errors[0], stderr
+        assert "Traceback" not in stderr

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)  # one line stays one line
 
 
 def emit_json(document: Any) -> None:
