@@ -322,6 +322,9 @@ class Pipeline:
         if self.function is not None:
             self.stats.function_errors = self.function.errors
         document = result.to_dict()
+        actuate = getattr(self.source, "actuate", None)
+        if actuate is not None:  # a source that acts on results (a simulated car's servos)
+            document.update(actuate(result.payload))
         if output:
             document.update(output)
         message = Message(

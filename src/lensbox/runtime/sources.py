@@ -6,7 +6,6 @@ pipeline, so every source gets the same fault handling.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +14,9 @@ import numpy as np
 from lensbox._optional import require
 from lensbox.data.images import IMAGE_EXTENSIONS, load_rgb
 from lensbox.errors import ImageError, SourceError
+from lensbox.runtime.frame_source import FrameSource
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"})
-
-
-class FrameSource(ABC):
-    """Yields BGR uint8 frames. ``live`` sources (cameras, URLs) are reopened when they drop."""
-
-    source_id: str = "source"
-    live: bool = False
-
-    @property
-    def fps(self) -> float | None:
-        """Native frame rate, when the source knows it."""
-        return None
-
-    @abstractmethod
-    def open(self) -> None:
-        """Connect or open; raise ``SourceError`` when it cannot."""
-
-    @abstractmethod
-    def read(self) -> np.ndarray | None:
-        """The next frame, or None when the source ended or dropped."""
-
-    def close(self) -> None:  # noqa: B027  (a source with nothing to release keeps the default)
-        pass
 
 
 class VideoCaptureSource(FrameSource):
@@ -176,9 +153,14 @@ class TestPatternSource(FrameSource):
 
 
 def open_source(spec: str) -> FrameSource:
-    """Parse ``--source``: ``0`` (camera), a video file, a URL, an image folder, or ``test``."""
+    """Parse ``--source``: ``0`` (camera), a video file, a URL, an image folder, ``test``, or
+    ``sim:TRACK`` (a simulated DeepRacer car's camera, TRACK a shipped name or a .npy file)."""
     if spec == "test":
         return TestPatternSource()
+    if spec.startswith("sim:"):
+        from lensbox.runtime.simsource import SimulatedCar
+
+        return SimulatedCar(spec[4:])
     if spec.isdigit():
         return VideoCaptureSource(int(spec), live=True)
     if "://" in spec:
@@ -195,7 +177,7 @@ def open_source(spec: str) -> FrameSource:
         return VideoCaptureSource(str(path), live=False)
     raise SourceError(
         f"{spec}: no such file or folder; --source takes a camera index (0), a video file, "
-        "an rtsp:// or http:// URL, an image folder, or 'test'"
+        "an rtsp:// or http:// URL, an image folder, 'test' or sim:TRACK"
     )
 
 
