@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lensbox.data", "lensbox.racer"),
     ("lensbox.tasks",),
     ("lensbox.runtime", "lensbox.projects"),
-    ("lensbox.evaluation", "lensbox.export", "lensbox.racer.evaluate"),
+    ("lensbox.evaluation", "lensbox.export", "lensbox.racer.evaluate", "lensbox.racer.league"),
     ("lensbox.train", "lensbox.racer.train", "lensbox.racer.report"),
     ("lensbox.cli", "lensbox.console"),
     ("lensbox", "lensbox.__main__"),

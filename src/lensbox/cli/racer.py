@@ -141,3 +141,65 @@ def evaluate(
             f"off-track {lap['off_track']}  crashes {lap['crashes']}"
         )
     say(f"completed {result['completed']}/{laps}, best lap {result['best_lap_s']}")
+
+
+league_app = typer.Typer(help="A local leaderboard of time trials, with each entry's video.")
+app.add_typer(league_app, name="league")
+
+
+@league_app.command("submit")
+def league_submit(
+    model: Path = typer.Argument(..., help="A drive package folder or .zip."),
+    track: str = typer.Option("reinvent_base", "--track", help="Shipped track name or .npy file."),
+    laps: int = typer.Option(3, "--laps", min=1, max=20),
+    objects: int = typer.Option(0, "--objects", min=0, max=10),
+    racer: str | None = typer.Option(
+        None, "--racer", help="Name on the board (default: the model's)."
+    ),
+    league: Path = typer.Option(Path("league"), "--league", help="The league's folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+) -> None:
+    """Run the package's time trial on the track and enter it in the league."""
+    from lensbox.errors import PackageError
+    from lensbox.racer.league import leaderboard, submit
+    from lensbox.racer.track import load_track
+    from lensbox.runtime.engine import Engine
+
+    engine = Engine.open(model)
+    if engine.manifest.task != "drive":
+        raise PackageError(
+            f"{model}: a {engine.manifest.task} model; the league takes drive models"
+        )
+    chosen = load_track(track)
+    entry = submit(league, engine, chosen, laps=laps, n_objects=objects, racer=racer)
+    board = leaderboard(league, chosen.name)
+    placed = next(e for e in board if e["model_sha256"] == entry["model_sha256"])
+    if as_json:
+        emit_json(placed)
+    else:
+        say(
+            f"{placed['racer']}: rank {placed['rank']} of {len(board)} on {chosen.name} "
+            f"(completed {placed['completed']}/{laps}, best lap {placed['best_lap_s']})"
+        )
+
+
+@league_app.command("show")
+def league_show(
+    track: str | None = typer.Option(None, "--track", help="Only this track's board."),
+    league: Path = typer.Option(Path("league"), "--league", help="The league's folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+) -> None:
+    """The leaderboard: by completed laps, then best lap, then progress."""
+    from lensbox.racer.league import leaderboard
+
+    board = leaderboard(league, track)
+    if as_json:
+        emit_json({"entries": board})
+        return
+    for entry in board:
+        print(
+            f"{entry['track']:<20} {entry['rank']:>3}. {entry['racer']:<24} "
+            f"best {entry['best_lap_s'] or '-':>7}  completed {entry['completed']}  "
+            f"progress {entry['mean_progress']:5.1f}%  off-track {entry['off_track']}  "
+            f"{league / entry['video']}"
+        )

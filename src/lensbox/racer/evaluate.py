@@ -43,14 +43,20 @@ class Lap:
 
 @dataclass
 class TrialVideo:
-    """Camera view beside a top-down map with the car's trail."""
+    """Camera view beside a top-down map with the car's trail, streamed to an MP4 (OpenCV's
+    mp4v) beside the target and renamed into place when whole."""
 
     path: Path
     track_map: TrackMap
-    frames: list[np.ndarray] = field(default_factory=list)
+    fps: float = 15.0
     trail: list[tuple[float, float]] = field(default_factory=list)
     _map: np.ndarray | None = None
     _scale: float = 1.0
+    _writer: Any = None
+
+    @property
+    def _temp(self) -> Path:
+        return self.path.with_name(f".{self.path.stem}.part.mp4")
 
     def add(self, camera: np.ndarray, front: tuple[float, float], text: str) -> None:
         cv2 = require("cv2", extra="runtime")
@@ -65,29 +71,24 @@ class TrialVideo:
                 cv2.resize(base, size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2BGR
             )
         top = self._map.copy()
-        scale = self._scale
-        points = (self.track_map.to_pixels(np.array(self.trail)) * scale).astype(np.int32)
+        points = (self.track_map.to_pixels(np.array(self.trail)) * self._scale).astype(np.int32)
         cv2.polylines(top, [points], False, (0, 200, 255), 2, cv2.LINE_AA)
         cv2.circle(top, tuple(points[-1]), 5, (0, 0, 255), -1, cv2.LINE_AA)
         frame = np.hstack([view, top])
         cv2.putText(frame, text, (6, 232), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
-        self.frames.append(frame)
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            height, width = frame.shape[:2]
+            self._writer = cv2.VideoWriter(
+                str(self._temp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height)
+            )
+        self._writer.write(frame)
 
-    def write(self, fps: float) -> None:
-        """MP4 (OpenCV's mp4v), written beside the target and renamed into place when whole."""
-        cv2 = require("cv2", extra="runtime")
-        if not self.frames:
-            return
-        height, width = self.frames[0].shape[:2]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(f".{self.path.stem}.part.mp4")
-        writer = cv2.VideoWriter(str(temp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-        try:
-            for frame in self.frames:
-                writer.write(frame)
-        finally:
-            writer.release()
-        os.replace(temp, self.path)
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+            os.replace(self._temp, self.path)
 
 
 def time_trial(
@@ -106,7 +107,7 @@ def time_trial(
     sim.reset(0.0, rng)
     track_map = TrackMap(track)
     camera = Camera(track_map, CameraSpec(), Look(noise=0.0))
-    recorder = TrialVideo(video, track_map) if video is not None else None
+    recorder = TrialVideo(video, track_map, 1.0 / sim.limits.dt) if video is not None else None
     space = engine.manifest.task_params.get("action_space", {})
     spec = engine.manifest.input
     results: list[Lap] = []
@@ -143,7 +144,7 @@ def time_trial(
         if stop_on_off_track and not sim.lap_complete:
             sim.reset(0.0, rng)  # the next lap starts again from the line
     if recorder is not None:
-        recorder.write(1.0 / sim.limits.dt)
+        recorder.close()
     completed = [lap for lap in results if lap.progress >= 100.0]
     return {
         "track": track.name,
