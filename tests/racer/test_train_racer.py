@@ -55,6 +55,7 @@ def test_a_camera_policy_trains_drives_and_reports(tmp_path: Path) -> None:
     history = json.loads((model / "history.json").read_text())
     teacher = [h for h in history if h["stage"] == "teacher"]
     assert max(h["progress"] for h in teacher) == 100.0  # the teacher learned to lap
+    assert 0 < manifest.metrics["teacher_progress"] <= 100
 
     video = tmp_path / "trial.mp4"
     trial = lensbox(

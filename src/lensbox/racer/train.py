@@ -161,6 +161,24 @@ def train_teacher(
     return TeacherResult(model, history, int(model.num_timesteps), samples)
 
 
+def teacher_lap(
+    policy: Any, track: Track, reward: RewardFunction, metadata: ModelMetadata
+) -> dict[str, Any]:
+    """The state teacher's own lap from the start line (no boxes): what the camera student's
+    lap is measured against."""
+    from lensbox.racer.env import RaceEnv
+
+    env = RaceEnv([track], reward, metadata, 0, "state", randomize=False)
+    observation, _ = env.reset(options={"start": 0.0})
+    done, info = False, {"progress": 0.0, "steps": 0, "lap_complete": False}
+    while not done:
+        action, _ = policy.predict(observation, deterministic=True)
+        observation, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+    lap = round(info["steps"] / 15.0, 3) if info["lap_complete"] else None
+    return {"teacher_lap_s": lap, "teacher_progress": round(float(info["progress"]), 2)}
+
+
 def teacher_action(policy: Any, state: np.ndarray) -> tuple[int | np.ndarray, np.ndarray | None]:
     """The teacher's deterministic action and (discrete) its action probabilities."""
     torch = require("torch", extra="train")
@@ -382,6 +400,7 @@ def train_racer(
         track, reward, metadata, hyper, options.objects, budget * options.teacher_share,
         options.seed, progress,
     )  # fmt: skip
+    teacher_trial = teacher_lap(teacher.policy, track, reward, metadata)
     remaining = budget - (time.perf_counter() - started) - 20  # export and the time trial
     student, student_history = train_student(
         teacher.policy, track, reward, metadata, options.objects, max(remaining, 30.0),
@@ -400,7 +419,7 @@ def train_racer(
 
     def score(engine: Any) -> dict[str, Any]:
         trial = time_trial(engine, track, laps=1, n_objects=options.objects, seed=options.seed)
-        return {**trial, "evaluated_on": f"{track.name}, 1 lap"}
+        return {**trial, "evaluated_on": f"{track.name}, 1 lap", **teacher_trial}
 
     result = package_model(
         model=student.eval(),
