@@ -143,3 +143,25 @@ def test_the_function_cannot_change_the_simulators_params(tmp_path: Path) -> Non
     assert function(params) == 1.0 and params["x"] == 1.0
     with pytest.raises(RewardError, match="defines no reward_function"):
         RewardFunction.load(_write(tmp_path, "empty", "x = 1\n"))
+
+
+def test_racer_commands_refuse_bad_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], colour_model: Path
+) -> None:
+    track = str(write_track(tmp_path / "t.npy"))
+    bad_track = tmp_path / "bad.npy"
+    bad_track.write_bytes(b"not numpy")
+    for args in (
+        ["check-reward", str(tmp_path / "missing.py"), "--track", track],
+        ["check-reward", str(_write(tmp_path, "ok", "def reward_function(p):\n    return 1\n")),
+         "--track", str(bad_track)],
+        ["train", "--reward", str(tmp_path / "missing.py"), "--track", track,
+         "--out", str(tmp_path / "m")],
+        ["evaluate", str(tmp_path / "no-model"), "--track", track],
+        ["evaluate", str(colour_model), "--track", track],
+        ["league", "submit", str(colour_model), "--track", track, "--league", str(tmp_path)],
+    ):  # fmt: skip
+        code, _, err = cli_in_process(capsys, "racer", *args)
+        lines = err.strip().splitlines()
+        assert code == 1 and len(lines) == 1 and lines[0].startswith("error: "), (args, err)
+        assert "Traceback" not in err

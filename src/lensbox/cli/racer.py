@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from lensbox.cli._common import emit_json, say
 
 app = typer.Typer(help="DeepRacer, local: reward functions, training, time trials.")
+
+
+def _open_drive_model(model: Path) -> Any:
+    """The package's engine; time trials and the league take only drive models."""
+    from lensbox.errors import PackageError
+    from lensbox.runtime.engine import Engine
+
+    engine = Engine.open(model)
+    if engine.manifest.task != "drive":
+        raise PackageError(
+            f"{model}: a {engine.manifest.task} model; time trials and the league need a "
+            "drive model (lensbox racer train)"
+        )
+    return engine
 
 
 @app.command("check-reward")
@@ -112,16 +127,10 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
     """Time-trial laps driven by the package's ONNX camera policy (onnxruntime)."""
-    from lensbox.errors import PackageError
     from lensbox.racer.evaluate import time_trial
     from lensbox.racer.track import load_track
-    from lensbox.runtime.engine import Engine
 
-    engine = Engine.open(model)
-    if engine.manifest.task != "drive":
-        raise PackageError(
-            f"{model}: a {engine.manifest.task} model; time trials need a drive model"
-        )
+    engine = _open_drive_model(model)
     result = time_trial(
         engine,
         load_track(track, direction),
@@ -160,16 +169,10 @@ def league_submit(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
     """Run the package's time trial on the track and enter it in the league."""
-    from lensbox.errors import PackageError
     from lensbox.racer.league import leaderboard, submit
     from lensbox.racer.track import load_track
-    from lensbox.runtime.engine import Engine
 
-    engine = Engine.open(model)
-    if engine.manifest.task != "drive":
-        raise PackageError(
-            f"{model}: a {engine.manifest.task} model; the league takes drive models"
-        )
+    engine = _open_drive_model(model)
     chosen = load_track(track)
     entry = submit(league, engine, chosen, laps=laps, n_objects=objects, racer=racer)
     board = leaderboard(league, chosen.name)
