@@ -192,3 +192,31 @@ class Camera:
             noise = self.rng.normal(0, self.look.noise, frame.shape)
             frame = np.clip(frame + noise, 0, 255).astype(np.uint8)
         return frame
+
+
+class MapView:
+    """The track top-down at a given height in pixels, in colour, with the car's trail and
+    where it is now: the trial video's right half, and the small map in a simulated car's
+    project stream."""
+
+    def __init__(self, track_map: TrackMap, height: int) -> None:
+        cv2 = require("cv2", extra="runtime")
+        base = track_map.texture(Look(noise=0.0))
+        self.track_map = track_map
+        self.scale = height / base.shape[0]
+        size = (max(1, round(base.shape[1] * self.scale)), height)
+        self.base = cv2.cvtColor(
+            cv2.resize(base, size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2BGR
+        )
+
+    def draw(self, trail: list[tuple[float, float]], thickness: int = 2) -> np.ndarray:
+        """A copy of the map with the trail (metres, oldest first) and the car at its end."""
+        cv2 = require("cv2", extra="runtime")
+        image = self.base.copy()
+        if not trail:
+            return image
+        points = (self.track_map.to_pixels(np.array(trail)) * self.scale).astype(np.int32)
+        cv2.polylines(image, [points], False, (0, 200, 255), thickness, cv2.LINE_AA)
+        radius = max(2, 2 * thickness + 1)
+        cv2.circle(image, tuple(int(v) for v in points[-1]), radius, (0, 0, 255), -1, cv2.LINE_AA)
+        return image

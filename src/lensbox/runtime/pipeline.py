@@ -332,7 +332,7 @@ class Pipeline:
             result,
             document,
             _dumps(document),
-            render=functools.partial(self.render_project, frame, result, engine, output),
+            render=functools.partial(self.render_project, frame, result, engine, output, document),
         )
         self.stats.record((time.time() - frame.timestamp) * 1000, result.timings_ms)
         return message
@@ -358,13 +358,22 @@ class Pipeline:
 
     # -- output ----------------------------------------------------------------------------
     def render_project(
-        self, frame: Frame, result: Result, engine: Engine, output: dict[str, Any] | None
+        self,
+        frame: Frame,
+        result: Result,
+        engine: Engine,
+        output: dict[str, Any] | None,
+        document: dict[str, Any] | None = None,
     ) -> np.ndarray:
-        """The project-stream picture: the frame with the result (and the function's marks)."""
+        """The project-stream picture: the frame with the result (and the function's marks,
+        and what the source adds, such as a simulated car's map)."""
         image = frame.image.copy()
         engine.task.draw(image, result.payload, engine.manifest)
         if self.function is not None:
             self.function.draw(image, result, output)
+        overlay = getattr(self.source, "overlay", None)
+        if overlay is not None and document is not None:
+            overlay(image, document)
         return image
 
     def _in_order(self) -> Iterator[tuple[Any, ...]]:

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from typing import Any
 
 import numpy as np
 
 from lensbox._optional import require
-from lensbox.racer.camera import Camera, CameraSpec, Look, TrackMap
+from lensbox.racer.camera import Camera, CameraSpec, Look, MapView, TrackMap
 from lensbox.racer.sim import RaceSim
 from lensbox.racer.track import load_track
 from lensbox.runtime.frame_source import FrameSource
 
 FPS = 15.0
+TRAIL = 150  # positions on the small map: the last ten seconds
 
 
 class SimulatedCar(FrameSource):
@@ -39,6 +41,8 @@ class SimulatedCar(FrameSource):
         self.lap_times: list[float] = []
         self.off_track = 0
         self._lap_started = 0
+        self._map: MapView | None = None
+        self._trail: deque[tuple[float, float]] = deque(maxlen=TRAIL)
 
     @property
     def fps(self) -> float:
@@ -48,7 +52,9 @@ class SimulatedCar(FrameSource):
         with self._lock:
             if self._sim is None:
                 self._sim = RaceSim(self.track)
-                self._camera = Camera(TrackMap(self.track), CameraSpec(), Look(noise=0.0))
+                track_map = TrackMap(self.track)
+                self._camera = Camera(track_map, CameraSpec(), Look(noise=0.0))
+                self._map = MapView(track_map, CameraSpec().height // 3)
         self._next = time.monotonic()
 
     def read(self) -> np.ndarray | None:
@@ -69,6 +75,7 @@ class SimulatedCar(FrameSource):
                 self.lap_times.append(round((sim.steps - self._lap_started) / FPS, 2))
                 self._lap_started = sim.steps
                 sim.travelled -= sim.track.length
+            self._trail.append(sim.car.front)
             gray = camera.render(sim.car.front, sim.car.yaw)
         return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
 
@@ -94,3 +101,17 @@ class SimulatedCar(FrameSource):
                     "y": round(y, 3),
                 }
             }
+
+    def overlay(self, image: np.ndarray, document: dict[str, Any]) -> None:
+        """The project stream's small map in the top-right corner: the track, the car's last
+        seconds, and where it was when this frame's result was published."""
+        car = document.get("car")
+        if self._map is None or not isinstance(car, dict):
+            return
+        with self._lock:  # the reader appends to the trail meanwhile
+            trail = [*self._trail, (car["x"], car["y"])]
+        view = self._map.draw(trail, thickness=1)
+        height, width = view.shape[:2]
+        if height + 2 > image.shape[0] or width + 2 > image.shape[1]:
+            return
+        image[2 : 2 + height, -2 - width : -2] = view
