@@ -1,4 +1,5 @@
-"""Fixtures for console tests: a real console process on a free loopback port."""
+"""Fixtures for console tests: a real console process on a free loopback port, or the app
+in process with its admin key (``client``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from lensbox.console.app import create_app
+from lensbox.console.settings import ConsoleSettings
 from tests.helpers import free_port, wait_url
 
 
@@ -43,3 +47,11 @@ def console(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    app = create_app(ConsoleSettings(data=tmp_path / "console"))
+    test_client = TestClient(app)
+    test_client.headers["Authorization"] = f"Bearer {app.state.new_admin_key}"
+    return test_client

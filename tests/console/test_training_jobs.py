@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from lensbox.console.app import create_app
-from lensbox.console.settings import ConsoleSettings
 from tests.helpers import add_bad_files, make_imagefolder
 
 
@@ -22,14 +20,6 @@ def _zip_folder(folder: Path, top: str = "") -> bytes:
             if path.is_file():
                 zf.write(path, f"{top}{path.relative_to(folder)}")
     return buffer.getvalue()
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> TestClient:
-    app = create_app(ConsoleSettings(data=tmp_path / "console"))
-    test_client = TestClient(app)
-    test_client.headers["Authorization"] = f"Bearer {app.state.new_admin_key}"
-    return test_client
 
 
 @pytest.mark.slow

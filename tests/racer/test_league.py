@@ -5,51 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from lensbox.manifest import InputSpec, ModelManifest, OutputSpec, write_package
-from lensbox.racer.config import ModelMetadata
 from lensbox.racer.league import rank
 from tests.helpers import cli_in_process
+from tests.helpers.drive_models import constant_driver
 from tests.helpers.tracks import write_track
-
-
-def constant_driver(root: Path, preferred: int) -> Path:
-    """A drive package whose ONNX graph always prefers one action of the default space."""
-    from onnx import TensorProto, helper
-
-    metadata = ModelMetadata()
-    n = len(metadata.actions)
-    bias = np.zeros(n, np.float32)
-    bias[preferred] = 5.0
-    graph = helper.make_graph(
-        [
-            helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
-            helper.make_node("Flatten", ["pooled"], ["flat"]),
-            helper.make_node("MatMul", ["flat", "w"], ["scaled"]),
-            helper.make_node("Add", ["scaled", "b"], ["actions"]),
-        ],
-        "constant_driver",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 120, 160])],
-        [helper.make_tensor_value_info("actions", TensorProto.FLOAT, ["batch", n])],
-        initializer=[
-            helper.make_tensor("w", TensorProto.FLOAT, [1, n], [0.0] * n),
-            helper.make_tensor("b", TensorProto.FLOAT, [n], bias.tolist()),
-        ],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    manifest = ModelManifest(
-        name=root.name,
-        task="drive",
-        labels=[a.label for a in metadata.actions],
-        input=InputSpec(height=120, width=160, color="gray", scale=1 / 127.5, mean=(1, 1, 1)),
-        outputs=[OutputSpec(name="actions", kind="logits", decode="action")],
-        sha256="0" * 64,
-        task_params={"action_space": metadata.to_json()},
-    )
-    return write_package(root, model.SerializeToString(), manifest).root
 
 
 def test_entries_are_ranked_with_their_videos(
@@ -57,8 +18,8 @@ def test_entries_are_ranked_with_their_videos(
 ) -> None:
     track = write_track(tmp_path / "stadium.npy", straight=4.0, radius=1.2)
     league = tmp_path / "league"
-    straight_fast = constant_driver(tmp_path / "straight-fast", preferred=5)  # 0 deg, 2 m/s
-    straight_slow = constant_driver(tmp_path / "straight-slow", preferred=4)  # 0 deg, 1 m/s
+    straight_fast = constant_driver(tmp_path / "straight-fast", preferred=5)  # 0 deg, 0.8 m/s
+    straight_slow = constant_driver(tmp_path / "straight-slow", preferred=4)  # 0 deg, 0.4 m/s
     for model in (straight_fast, straight_slow, straight_fast):  # the last one re-enters
         code, out, err = cli_in_process(
             capsys, "racer", "league", "submit", str(model), "--track", str(track),

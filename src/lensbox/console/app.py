@@ -10,10 +10,11 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lensbox.console.db import Setting, create_engine, session_factory
+from lensbox.console.db import LeagueRun, Setting, TrainingJob, create_engine, session_factory
 from lensbox.console.dependencies import require_admin
+from lensbox.console.jobs import fail_orphaned
 from lensbox.console.migrate import upgrade
-from lensbox.console.routers import agent, devices, models, projects, training, web
+from lensbox.console.routers import agent, devices, league, models, projects, training, web
 from lensbox.console.schemas import ERRORS
 from lensbox.console.security import hash_secret, new_secret, write_private
 from lensbox.console.settings import ConsoleSettings
@@ -43,7 +44,8 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.state.sessions = sessions
     app.state.store = BlobStore(settings.blobs)
     app.state.new_admin_key = ensure_admin_key(settings, sessions)
-    training.fail_orphaned_jobs(sessions)
+    fail_orphaned(sessions, TrainingJob, "training")
+    fail_orphaned(sessions, LeagueRun, "the time trial")
     app.state.fleet = None
     if settings.mqtt:
         from lensbox.console.fleet import FleetSubscriber
@@ -51,7 +53,9 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         app.state.fleet = FleetSubscriber.open(settings.mqtt, sessions, settings.results_per_device)
 
     admin = [Depends(require_admin)]
-    for router in (models.router, projects.router, devices.router, training.router):
+    for router in (
+        models.router, projects.router, devices.router, training.router, league.router
+    ):  # fmt: skip
         app.include_router(router, prefix="/api/v1", dependencies=admin, responses=ERRORS)
     app.include_router(agent.router, prefix="/api/v1", responses=ERRORS)
     app.state.web_sessions = set()

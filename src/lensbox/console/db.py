@@ -112,6 +112,21 @@ class TrainingJob(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
+class LeagueRun(Base):
+    """A model entered for a track's time trial; the entry itself lands in the league file."""
+
+    __tablename__ = "league_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    track: Mapped[str] = mapped_column(String(100))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(40), default="running")
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
 class ResultRow(Base):
     __tablename__ = "results"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -8,8 +8,11 @@ completed a lap is ranked by how far it got. The league is one JSON file, writte
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +74,23 @@ def submit(
         "video": str(video.relative_to(root)),
         "submitted_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    entries = [
-        e for e in _read(root) if not (e["model_sha256"] == sha and e["track"] == track.name)
-    ]
-    entries.append(entry)
-    atomic_write_json(root / LEAGUE_FILE, entries)
+    with _locked(root):  # two submissions finishing together must not lose an entry
+        entries = [
+            e for e in _read(root) if not (e["model_sha256"] == sha and e["track"] == track.name)
+        ]
+        entries.append(entry)
+        atomic_write_json(root / LEAGUE_FILE, entries)
     return entry
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    with open(root / ".league.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def leaderboard(root: Path, track: str | None = None) -> list[dict[str, Any]]:

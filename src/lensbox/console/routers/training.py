@@ -5,9 +5,6 @@ produces."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +17,7 @@ from sqlalchemy import select
 
 from lensbox.console.db import Dataset, TrainingJob, now
 from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep, receive_upload
+from lensbox.console.jobs import failure_line, spawn
 from lensbox.console.packages import inspect_package_zip
 from lensbox.console.routers.models import register_model
 from lensbox.console.schemas import Id
@@ -148,10 +146,7 @@ def start_job(body: JobIn, request: Request, session: SessionDep, settings: Sett
     folder = job_dir(settings, job.id)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / (body.name or f"{dataset.name}-job{job.id}")
-    command = [
-        sys.executable,
-        "-m",
-        "lensbox",
+    args = [
         "train",
         dataset.path,
         "--task",
@@ -164,32 +159,29 @@ def start_job(body: JobIn, request: Request, session: SessionDep, settings: Sett
         str(folder / "progress.jsonl"),
         "--json",
     ]
-    with open(folder / "train.log", "wb") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log)
-    job.pid = process.pid
-    session.commit()
-    threading.Thread(
-        target=_finish,
-        args=(request.app, job.id, process, out),
+    app, job_id = request.app, job.id
+    job.pid = spawn(
+        args,
+        folder / "train.log",
+        lambda code, stdout: _finish(app, job_id, code, stdout, out),
         name=f"lensbox-job-{job.id}",
-        daemon=True,
-    ).start()
+    )
+    session.commit()
     return _job_out(job, settings)
 
 
-def _finish(app: Any, job_id: int, process: subprocess.Popen[bytes], out: Path) -> None:
-    """Wait for the training process; register its package as a model, or record why not."""
-    stdout, _ = process.communicate()
+def _finish(app: Any, job_id: int, returncode: int, stdout: bytes, out: Path) -> None:
+    """Register the training process's package as a model, or record why not."""
     settings = app.state.settings
     with app.state.sessions() as session:
         job = session.get(TrainingJob, job_id)
         if job is None:
             return
         try:
-            if process.returncode != 0:
-                log = (job_dir(settings, job_id) / "train.log").read_text(errors="replace")
-                errors = [line for line in log.splitlines() if line.startswith("error:")]
-                raise LensboxError(errors[-1] if errors else f"exit code {process.returncode}")
+            if returncode != 0:
+                raise LensboxError(
+                    failure_line(job_dir(settings, job_id) / "train.log", returncode)
+                )
             job.model_id = _register(session, app.state.store, settings, out)
             metrics = json.loads(stdout or b"{}").get("metrics", {})
             shown = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
@@ -248,15 +240,3 @@ def job_events(job_id: Id, request: Request, session: SessionDep, settings: Sett
             time.sleep(0.5)
 
     return StreamingResponse(events(), media_type="text/event-stream")
-
-
-def fail_orphaned_jobs(sessions: Any) -> None:
-    """Jobs left 'running' by a console that stopped cannot report back: mark them failed."""
-    with sessions() as session:
-        for job in session.scalars(select(TrainingJob).where(TrainingJob.status == "running")):
-            job.status, job.message, job.updated_at = (
-                "failed",
-                "console restarted during training",
-                now(),
-            )
-        session.commit()
