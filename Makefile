@@ -35,7 +35,7 @@ bench: setup
 	$(PY) benchmarks/train_classify.py
 	$(PY) benchmarks/runtime_pipeline.py
 	$(PY) benchmarks/train_tasks.py
-	$(PY) benchmarks/racer.py
+	$(PY) benchmarks/racer.py --unseen
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

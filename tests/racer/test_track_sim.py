@@ -144,6 +144,11 @@ def test_leaving_the_track_and_hitting_a_box_end_the_episode(track_file: Path) -
     assert params["is_crashed"] and params["object_in_camera"]
     assert params["closest_objects"] == [0, 0]
 
+    before = boxed.travelled
+    boxed.recover()  # a time trial's recovery: on the centre line, clear of the box
+    assert not boxed.crashed and not boxed._hits_box()
+    assert 0 <= boxed.travelled - before < 0.8 and boxed.car.speed == 0
+
 
 def test_the_simulator_steps_thousands_of_times_a_second(track_file: Path) -> None:
     """Not a timing target (that is ``make bench``): a guard against an accidental 100x."""

@@ -100,3 +100,35 @@ def test_a_camera_policy_trains_drives_and_reports(tmp_path: Path) -> None:
     assert progress[-1] > progress[0] or lines[-1]["car"]["laps"] >= 1
     gaps = np.diff([line["timestamp"] for line in lines])
     assert 10 < 1 / float(np.median(gaps)) < 20  # real time: the camera's 15 frames a second
+
+
+def test_resume_trains_on_from_the_checkpoint_and_refuses_another_reward(tmp_path: Path) -> None:
+    track = write_track(tmp_path / "stadium.npy", straight=3.0, radius=1.5)
+    reward = tmp_path / "reward.py"
+    reward.write_text(CENTRE_LINE)
+    model = tmp_path / "car"
+    common = ("racer", "train", "--track", str(track), "--minutes", "0.6", "--out", str(model))
+    first = lensbox(*common, "--reward", str(reward), "--json", timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert (model / "checkpoints" / "last.pt").is_file()
+    assert (model / "checkpoints" / "teacher.zip").is_file()
+    before = json.loads((model / "history.json").read_text())
+
+    second = lensbox(*common, "--reward", str(reward), "--resume", "--json", timeout=300)
+    assert second.returncode == 0, second.stderr[-3000:]
+    after = json.loads((model / "history.json").read_text())
+    teacher = [h for h in after if h["stage"] == "teacher"]
+    student = [h["iteration"] for h in after if h["stage"] == "student"]
+    assert len(teacher) > len([h for h in before if h["stage"] == "teacher"])
+    assert [h["episode"] for h in teacher] == list(range(1, len(teacher) + 1))
+    assert teacher[-1]["timesteps"] > max(h["timesteps"] for h in before if h["stage"] == "teacher")
+    assert student == sorted(student) and len(set(student)) == len(student) and student[0] == 1
+    assert max(student) > max(h["iteration"] for h in before if h["stage"] == "student")
+    assert load_package(model).manifest.provenance["resumed"] is True
+
+    other = tmp_path / "other.py"
+    other.write_text(CENTRE_LINE.replace("return 1.0", "return 2.0"))
+    refused = lensbox(*common, "--reward", str(other), "--resume", timeout=120)
+    assert refused.returncode == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "changed since this checkpoint" in lines[0], refused.stderr

@@ -77,7 +77,11 @@ def train(
     direction: str = typer.Option("counterclockwise", "--direction"),
     minutes: float = typer.Option(8.0, "--minutes", help="Wall-clock training budget."),
     seed: int = typer.Option(0, "--seed"),
-    resume: bool = typer.Option(False, "--resume"),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Train on from OUT/checkpoints (the teacher, then the camera student) for --minutes.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
     """Train a car that drives from its camera: PPO teacher on state, DAgger camera student."""

@@ -74,6 +74,11 @@ class Car:
         front = np.array(self.front)
         return np.array([rear + left, rear - left, front + left, front - left])
 
+    @property
+    def command_in_flight(self) -> tuple[float, float]:
+        """The newest (steering, speed) commanded but not yet applied (the lag's queue)."""
+        return self._pending[-1] if self._pending else (0.0, 0.0)
+
     def step(self, steering: float, speed: float) -> None:
         """Command (steering degrees, speed m/s) and advance one camera frame."""
         limits = self.limits

@@ -48,7 +48,9 @@ class ContinuousSpace(BaseModel):
 
 
 class ModelMetadata(BaseModel):
-    """``model_metadata.json``, with DeepRacer's console defaults for what is left out."""
+    """``model_metadata.json``, with DeepRacer's defaults for what is left out: the default
+    action space of AWS's developer guide (steering -30, -15, 0, 15, 30 degrees x 0.4 and
+    0.8 m/s; maximum steering 30, granularity 5, maximum speed 0.8, granularity 2)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -56,7 +58,7 @@ class ModelMetadata(BaseModel):
         default_factory=lambda: [
             Action(steering_angle=steering, speed=speed)
             for steering in (-30.0, -15.0, 0.0, 15.0, 30.0)
-            for speed in (1.0, 2.0)
+            for speed in (0.4, 0.8)
         ]
     )
     action_space_type: Literal["discrete", "continuous"] | None = None

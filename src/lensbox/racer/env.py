@@ -1,8 +1,15 @@
 """The race as a Gymnasium environment: the user's reward, DeepRacer's episode rules.
 
 An episode starts somewhere along the track (DeepRacer spreads starts round the lap), a little
-off the line, standing still; it ends when the car leaves the track, hits a box, completes the
-lap or drives the wrong way, or is cut at a step limit. The reward is the user's
+off the line, standing still; it ends when the car leaves the track, hits a box, completes its
+laps or drives the wrong way, or is cut at a step limit. ``progress`` starts again from 0 on
+each new lap, as in a DeepRacer evaluation.
+
+``continuing`` (what the teacher trains on) cuts the episode after its laps instead of ending
+it: learning then values the state as if the race went on. With an episode that *ends* at the
+line, every per-step reward pays for taking longer (a ``speed ** 2`` reward is earned most by
+weaving slowly round); with a race that goes on, the reward per second is what counts, and the
+fast, clean lap earns most. The reward is the user's
 ``reward_function`` on the params after each step; its errors stop training with file, line and
 step. Observations are the teacher's state vector (``state``) or the 160x120 camera frame
 (``camera``), with the camera's look and mount randomised per episode when asked.
@@ -36,8 +43,9 @@ class RaceEnv(gym.Env):  # type: ignore[name-defined]
         n_objects: int = 0,
         observation: str = "state",
         randomize: bool = True,
-        max_laps: float = 1.0,
+        max_laps: int = 1,
         seed: int | None = None,
+        continuing: bool = False,
     ) -> None:
         super().__init__()
         self.tracks = tracks
@@ -48,6 +56,8 @@ class RaceEnv(gym.Env):  # type: ignore[name-defined]
         self.observation_kind = observation
         self.randomize = randomize
         self.max_laps = max_laps
+        self.continuing = continuing
+        self.laps = 0
         self.rng = np.random.default_rng(seed)
         self._maps: dict[int, TrackMap] = {}
         self.camera: Camera | None = None
@@ -105,6 +115,7 @@ class RaceEnv(gym.Env):  # type: ignore[name-defined]
             self.camera = Camera(self._maps[index], spec, look)
             self.camera.rng = self.rng
         self.episode_reward = 0.0
+        self.laps = 0
         return self._observe(), {"track": track.name, "start": start}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -114,11 +125,17 @@ class RaceEnv(gym.Env):  # type: ignore[name-defined]
         self.episode_reward += reward
         sim = self.sim
         done = sim.off_track or sim.crashed or sim.reversed_driving
-        finished = sim.travelled >= self.max_laps * sim.track.length
+        info_progress = sim.progress
+        if sim.lap_complete:
+            self.laps += 1
+            if self.laps < self.max_laps:
+                sim.travelled -= sim.track.length  # the next lap's progress counts from 0
+        finished = self.laps >= self.max_laps
         limit = int(6 * self.max_laps * sim.track.length / 0.5 / sim.limits.dt)
-        truncated = sim.steps >= limit and not (done or finished)
+        out_of_time = sim.steps >= limit and not (done or finished)
         info = {
-            "progress": sim.progress,
+            "progress": info_progress,  # as the reward saw it: 100 at the line
+            "laps": self.laps,
             "off_track": sim.off_track,
             "crashed": sim.crashed,
             "lap_complete": sim.lap_complete,
@@ -128,4 +145,6 @@ class RaceEnv(gym.Env):  # type: ignore[name-defined]
             "steering": steering,
             "speed": speed,
         }
-        return self._observe(), reward, bool(done or finished), bool(truncated), info
+        if self.continuing:  # the race goes on past the last lap: cut, not ended
+            return self._observe(), reward, bool(done), bool(finished or out_of_time), info
+        return self._observe(), reward, bool(done or finished), bool(out_of_time), info

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from lensbox._optional import require
-from lensbox.racer.camera import Camera, CameraSpec, Look, TrackMap
+from lensbox.errors import LensboxError
+from lensbox.racer.camera import Camera, CameraSpec, Look, MapView, TrackMap
 from lensbox.racer.sim import RaceSim
 from lensbox.racer.track import Track
 from lensbox.tasks.drive import decode_action
@@ -41,17 +42,30 @@ class Lap:
         }
 
 
+def open_mp4_writer(path: Path, fps: float, size: tuple[int, int]) -> Any:
+    """An MP4 writer a browser can play: VP9 in MP4 (Chromium and Firefox play it; OpenCV's
+    wheels carry no H.264 encoder), else MPEG-4 part 2, which players outside a browser take."""
+    cv2 = require("cv2", extra="runtime")
+    for fourcc in ("vp09", "mp4v"):
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+        if writer.isOpened():
+            return writer
+        writer.release()
+    raise LensboxError(
+        f"{path}: this OpenCV cannot write MP4 (no vp09 or mp4v encoder); install opencv-python"
+    )
+
+
 @dataclass
 class TrialVideo:
-    """Camera view beside a top-down map with the car's trail, streamed to an MP4 (OpenCV's
-    mp4v) beside the target and renamed into place when whole."""
+    """Camera view beside a top-down map with the car's trail, streamed to an MP4 beside the
+    target and renamed into place when whole."""
 
     path: Path
     track_map: TrackMap
     fps: float = 15.0
     trail: list[tuple[float, float]] = field(default_factory=list)
-    _map: np.ndarray | None = None
-    _scale: float = 1.0
+    _map: MapView | None = None
     _writer: Any = None
 
     @property
@@ -64,24 +78,14 @@ class TrialVideo:
         view = cv2.resize(camera, (320, 240), interpolation=cv2.INTER_NEAREST)
         view = cv2.cvtColor(view, cv2.COLOR_GRAY2BGR)
         if self._map is None:
-            base = self.track_map.texture(Look(noise=0.0))
-            self._scale = 240 / base.shape[0]
-            size = (int(base.shape[1] * self._scale), 240)
-            self._map = cv2.cvtColor(
-                cv2.resize(base, size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2BGR
-            )
-        top = self._map.copy()
-        points = (self.track_map.to_pixels(np.array(self.trail)) * self._scale).astype(np.int32)
-        cv2.polylines(top, [points], False, (0, 200, 255), 2, cv2.LINE_AA)
-        cv2.circle(top, tuple(points[-1]), 5, (0, 0, 255), -1, cv2.LINE_AA)
+            self._map = MapView(self.track_map, 240)
+        top = self._map.draw(self.trail)
         frame = np.hstack([view, top])
         cv2.putText(frame, text, (6, 232), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             height, width = frame.shape[:2]
-            self._writer = cv2.VideoWriter(
-                str(self._temp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height)
-            )
+            self._writer = open_mp4_writer(self._temp, self.fps, (width, height))
         self._writer.write(frame)
 
     def close(self) -> None:
@@ -113,7 +117,7 @@ def time_trial(
     results: list[Lap] = []
     for number in range(laps):
         if n_objects:
-            sim.boxes = sim._place_boxes(rng)  # placed anew each lap
+            sim.boxes = sim.place_boxes(rng)  # placed anew each lap
         sim.travelled = 0.0
         start_steps = sim.steps
         penalty, off, crashes = 0.0, 0, 0

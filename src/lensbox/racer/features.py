@@ -14,6 +14,7 @@ from lensbox.racer.sim import RaceSim
 
 LOOKAHEAD = (0.3, 0.6, 1.0, 1.5, 2.0, 2.5, 3.0)  # metres ahead along the centre line
 BOX_RANGE = 3.0  # metres: boxes further ahead are not in the vector
+BOX_BEHIND = 0.5  # metres: boxes this far behind the car's front still are (it is beside them)
 N_BOXES = 2
 SIZE = 6 + len(LOOKAHEAD) + 2 * N_BOXES
 
@@ -28,7 +29,7 @@ def state_vector(sim: RaceSim) -> np.ndarray:
     assert projection is not None
     car, track, limits = sim.car, sim.track, sim.limits
     _, heading_here = track.point_at(projection.s)
-    pending_steering, pending_speed = car._pending[-1] if car._pending else (0.0, 0.0)
+    pending_steering, pending_speed = car.command_in_flight
     values = [
         car.speed / limits.max_speed,
         car.steering / limits.max_steering,
@@ -38,7 +39,12 @@ def state_vector(sim: RaceSim) -> np.ndarray:
         _wrap(car.yaw - heading_here) / (math.pi / 2),
     ]
     values += [_wrap(track.point_at(projection.s + d)[1] - car.yaw) / math.pi for d in LOOKAHEAD]
-    ahead = sorted(((box.s - projection.s) % track.length, box) for box in sim.boxes)
+    # Signed distance along the track from the car's front: a box the front has just passed
+    # is still beside the car's body, and steering back into its lane would clip it.
+    ahead = sorted(
+        (((box.s - projection.s + BOX_BEHIND) % track.length) - BOX_BEHIND, box)
+        for box in sim.boxes
+    )
     for index in range(N_BOXES):
         if index < len(ahead) and ahead[index][0] < BOX_RANGE:
             distance, box = ahead[index]

@@ -95,15 +95,24 @@ class RaceSim:
         self.off_track = self.crashed = self.reversed_driving = False
         self.projection = self.track.project(*self.car.front)
         self._on = self._wheels_on_track()
-        self.boxes = self._place_boxes(rng or np.random.default_rng(0)) if self.n_objects else []
+        self.boxes = self.place_boxes(rng or np.random.default_rng(0)) if self.n_objects else []
         return self.params()
 
     def recover(self) -> None:
         """Put the car back on the centre line where it left it, standing still (what a time
-        trial does after an off-track, with a penalty the caller adds)."""
+        trial does after an off-track or a crash, with a penalty the caller adds). A box
+        reaches over the centre line of a narrow track, so after a crash the car is put down
+        just clear of the box it hit, never on it."""
         assert self.projection is not None
-        point, heading = self.track.point_at(self.projection.s)
-        self.car = Car.at_front(float(point[0]), float(point[1]), heading, self.limits)
+        s = self.projection.s
+        for _ in range(20):
+            point, heading = self.track.point_at(s)
+            self.car = Car.at_front(float(point[0]), float(point[1]), heading, self.limits)
+            if not self._hits_box():
+                break
+            s += 0.1
+        moved = (s - self.projection.s) % self.track.length
+        self.travelled += moved
         self.projection = self.track.project(*self.car.front, hint=self.projection.segment)
         self._on = self._wheels_on_track()
         self.off_track = self.crashed = False
@@ -123,12 +132,15 @@ class RaceSim:
         self.reversed_driving = self.travelled < -0.5
         self._on = self._wheels_on_track()
         self.off_track = not self._on.any()
-        self.crashed = any(
+        self.crashed = self._hits_box()
+        return self.params()
+
+    def _hits_box(self) -> bool:
+        return any(
             _overlaps(self._car_footprint(), b.footprint())
             for b in self.boxes
             if abs(b.x - self.car.x) < 1.0 and abs(b.y - self.car.y) < 1.0
         )
-        return self.params()
 
     @property
     def progress(self) -> float:
@@ -219,7 +231,7 @@ class RaceSim:
         wheels = self.car.wheels()  # rear left, rear right, front left, front right
         return np.array([wheels[2], wheels[3], wheels[1], wheels[0]])
 
-    def _place_boxes(self, rng: np.random.Generator) -> list[Box]:
+    def place_boxes(self, rng: np.random.Generator) -> list[Box]:
         """Boxes in DeepRacer's two lanes (a quarter of the width either side of centre), spread
         along the track and never within 2 m ahead of the start."""
         track = self.track

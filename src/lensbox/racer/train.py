@@ -12,6 +12,7 @@ what ships: ``model.onnx`` maps a camera frame to action scores.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lensbox._atomic import atomic_write_with
 from lensbox._optional import require
 from lensbox.errors import TrainError
 from lensbox.racer.config import Hyperparameters, ModelMetadata
@@ -30,6 +32,7 @@ from lensbox.train.callbacks import TrainProgress
 from lensbox.train.loop import TrainOptions
 
 FRAME = (120, 160)
+TEACHER_LAPS = 3  # a teacher's episode: this many laps, then cut (see RaceEnv's continuing)
 
 
 @dataclass
@@ -56,8 +59,9 @@ def make_envs(
     def make(rank: int) -> Callable[[], Any]:
         def build() -> Any:
             env = RaceEnv(
-                tracks, reward, metadata, n_objects, observation, randomize=True, seed=seed + rank
-            )
+                tracks, reward, metadata, n_objects, observation, randomize=True,
+                max_laps=TEACHER_LAPS, seed=seed + rank, continuing=True,
+            )  # fmt: skip
             return monitor.Monitor(env)
 
         return build
@@ -74,18 +78,26 @@ def train_teacher(
     seconds: float,
     seed: int,
     progress: TrainProgress,
+    resumed_from: Path | None = None,
 ) -> TeacherResult:
-    """PPO (discrete) or SAC (continuous) on the state vector, for ``seconds`` of wall time."""
+    """PPO (discrete) or SAC (continuous) on the state vector, for ``seconds`` of wall time;
+    from a saved teacher (``resumed_from``, stable-baselines3's zip) when resuming."""
     sb3 = require("stable_baselines3", extra="racer")
     callbacks = require("stable_baselines3.common.callbacks", extra="racer")
     torch = require("torch", extra="train")
     torch.set_num_threads(1)  # small networks: threads cost more than they give
     n_envs = 4
     envs = make_envs([track], reward, metadata, n_objects, n_envs, seed)
-    if metadata.discrete:
+    if resumed_from is not None:
+        algorithm = sb3.PPO if metadata.discrete else sb3.SAC
+        model = algorithm.load(resumed_from, env=envs, device="cpu")
+    elif metadata.discrete:
         # DeepRacer collects num_episodes_between_training episodes per update; early episodes
         # are short, so a rollout of ~20 episodes is a few thousand steps.
         n_steps = max(64, min(1024, hyper.num_episodes_between_training * 25 // n_envs))
+        # A rollout that is a whole number of mini-batches (no truncated last batch).
+        unit = hyper.batch_size // math.gcd(hyper.batch_size, n_envs)
+        n_steps = -(-n_steps // unit) * unit
         model = sb3.PPO(
             "MlpPolicy",
             envs,
@@ -140,13 +152,15 @@ def train_teacher(
             for info in infos:
                 episode = info.get("episode")
                 if episode is not None:
+                    laps = int(info.get("laps", 0))
                     history.append(
                         {
                             "stage": "teacher",
                             "episode": len(history) + 1,
                             "reward": round(float(episode["r"]), 4),
                             "steps": int(episode["l"]),
-                            "progress": round(float(info.get("progress", 0.0)), 2),
+                            "progress": 100.0 if laps else round(float(info["progress"]), 2),
+                            "laps": laps,
                             "seconds": round(time.monotonic() - started, 1),
                             "timesteps": int(self.num_timesteps),
                         }
@@ -156,19 +170,22 @@ def train_teacher(
             return time.monotonic() < deadline
 
     progress.stage("teacher (PPO on state)", 1)
-    model.learn(total_timesteps=10_000_000, callback=Clock())
+    model.learn(
+        total_timesteps=10_000_000, callback=Clock(), reset_num_timesteps=resumed_from is None
+    )
     progress.advance()
     return TeacherResult(model, history, int(model.num_timesteps), samples)
 
 
 def teacher_lap(
-    policy: Any, track: Track, reward: RewardFunction, metadata: ModelMetadata
+    policy: Any, track: Track, reward: RewardFunction, metadata: ModelMetadata, n_objects: int
 ) -> dict[str, Any]:
-    """The state teacher's own lap from the start line (no boxes): what the camera student's
-    lap is measured against."""
+    """The state teacher's own lap from the start line, in the race it trained for (with its
+    boxes: an object-avoidance reward may read them): what the camera student's lap is
+    measured against."""
     from lensbox.racer.env import RaceEnv
 
-    env = RaceEnv([track], reward, metadata, 0, "state", randomize=False)
+    env = RaceEnv([track], reward, metadata, n_objects, "state", randomize=False, seed=0)
     observation, _ = env.reset(options={"start": 0.0})
     done, info = False, {"progress": 0.0, "steps": 0, "lap_complete": False}
     while not done:
@@ -236,31 +253,33 @@ def train_student(
     seconds: float,
     seed: int,
     progress: TrainProgress,
-) -> tuple[Any, list[dict[str, Any]]]:
+    student: Student,
+    after_iteration: Callable[[int, list[dict[str, Any]]], None],
+) -> list[dict[str, Any]]:
     """DAgger: collect frames where the (mixed) policy drives, label them with the teacher's
-    action, fit the CNN on everything so far; repeat until the time is up."""
+    action, fit the CNN on everything so far; repeat until the time is up. A resumed student
+    starts at its next iteration, where it already does most of the driving."""
     torch = require("torch", extra="train")
     from lensbox.racer import features
     from lensbox.racer.env import RaceEnv
 
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed + student.first_iteration)
+    rng = np.random.default_rng(seed + student.first_iteration)
     n_outputs = len(metadata.actions) if metadata.discrete else 2
-    student = build_student(n_outputs)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3, weight_decay=1e-4)
+    network, optimizer = student.network, student.optimizer
     frames: list[np.ndarray] = []
     targets: list[np.ndarray] = []
     history: list[dict[str, Any]] = []
     started = time.monotonic()
     deadline = started + seconds
-    iteration = 0
+    iteration = student.first_iteration - 1
     random_tracks = [random_track(rng, f"random{i}") for i in range(6)]
     progress.stage("camera student (DAgger)", 1)
     while time.monotonic() < deadline:
         iteration += 1
         beta = max(0.0, 1.0 - 0.34 * (iteration - 1))  # teacher's share of the driving
         collected = 0
-        budget = 2500 if iteration > 1 else 4000
+        budget = 2500 if frames or iteration > 1 else 4000
         laps_done, episodes = 0, 0
         while collected < budget:
             pool = [track] if rng.random() < 0.6 else [random_tracks[rng.integers(6)]]
@@ -287,7 +306,7 @@ def train_student(
                     act = action
                 else:
                     with torch.no_grad():
-                        out = student(torch.from_numpy(student_input(frame[None])))[0].numpy()
+                        out = network(torch.from_numpy(student_input(frame[None])))[0].numpy()
                     act = int(out.argmax()) if metadata.discrete else out
                 frame, _, terminated, truncated, info = env.step(act)
                 done = terminated or truncated
@@ -295,7 +314,7 @@ def train_student(
             episodes += 1
         x_all = torch.from_numpy(np.stack(frames))
         y_all = torch.from_numpy(np.stack(targets))
-        student.train()
+        network.train()
         epochs = 3
         losses = []
         for _ in range(epochs):
@@ -303,7 +322,7 @@ def train_student(
             for offset in range(0, len(order), 128):
                 index = order[offset : offset + 128]
                 x = torch.from_numpy(student_input(x_all[index].numpy()))
-                out = student(x)
+                out = network(x)
                 if metadata.discrete:
                     loss = -(y_all[index] * torch.log_softmax(out, dim=1)).sum(1).mean()
                 else:
@@ -314,7 +333,7 @@ def train_student(
                 losses.append(float(loss.detach()))
             if time.monotonic() > deadline:
                 break
-        student.eval()
+        network.eval()
         history.append(
             {
                 "stage": "student",
@@ -330,10 +349,29 @@ def train_student(
         progress.message(
             f"student iteration {iteration}: {len(frames)} frames, loss {history[-1]['loss']}"
         )
+        after_iteration(iteration, history)
     progress.advance()
     if not history:
         raise TrainError("no time was left for the camera student; pass more --minutes")
-    return student, history
+    return history
+
+
+@dataclass
+class Student:
+    """The camera network, its optimiser, and the DAgger iteration it starts at."""
+
+    network: Any
+    optimizer: Any
+    scheduler: Any  # constant: there only so checkpoints keep the one format every trainer has
+    first_iteration: int = 1
+
+    @classmethod
+    def new(cls, n_outputs: int) -> Student:
+        torch = require("torch", extra="train")
+        network = build_student(n_outputs)
+        optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3, weight_decay=1e-4)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+        return cls(network, optimizer, scheduler)
 
 
 @dataclass
@@ -345,6 +383,8 @@ class RaceSetup:
     labels: list[str]
     track: Track
     reward: RewardFunction
+    metadata: ModelMetadata
+    hyper: Hyperparameters
     problems: list[Any] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -353,10 +393,15 @@ class RaceSetup:
         return True
 
     def fingerprint(self) -> str:
+        """Track, reward, action space and hyperparameters: a checkpoint made under other ones
+        is not resumed."""
         import hashlib
+        import json
 
         digest = hashlib.sha256(np.ascontiguousarray(self.track.waypoints).tobytes())
         digest.update(self.reward.sha256.encode())
+        settings = {"actions": self.metadata.to_json(), "hyper": self.hyper.model_dump()}
+        digest.update(json.dumps(settings, sort_keys=True).encode())
         return digest.hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
@@ -373,6 +418,12 @@ class RacerOptions(TrainOptions):
     model_metadata: str = ""
     hyperparameters: str = ""
 
+    def recipe(self) -> dict[str, Any]:
+        """As every trainer's, less the time budget: resuming with more --minutes trains on."""
+        recipe = super().recipe()
+        recipe.pop("minutes")
+        return recipe
+
 
 def train_racer(
     reward_path: Path, out: Path, options: RacerOptions, progress: TrainProgress
@@ -383,46 +434,71 @@ def train_racer(
     from lensbox.racer.evaluate import time_trial
     from lensbox.racer.report import racer_sections
     from lensbox.racer.track import load_track
+    from lensbox.train.callbacks import Checkpointer
+    from lensbox.train.loop import resume_from, save_epoch
     from lensbox.train.packaging import package_model
 
-    torch = require("torch", extra="train")
     started = time.perf_counter()
     track = load_track(options.track, options.direction)
     reward = RewardFunction.load(reward_path)
     metadata = read_model_metadata(Path(options.model_metadata) if options.model_metadata else None)
     hyper = read_hyperparameters(Path(options.hyperparameters) if options.hyperparameters else None)
-    if options.resume:
-        raise TrainError("--resume does not apply to racer training yet; rerun without it")
     if options.minutes <= 0:
         raise TrainError(f"--minutes must be above 0, got {options.minutes}")
-    budget = options.minutes * 60
-    teacher = train_teacher(
-        track, reward, metadata, hyper, options.objects, budget * options.teacher_share,
-        options.seed, progress,
-    )  # fmt: skip
-    teacher_trial = teacher_lap(teacher.policy, track, reward, metadata)
-    remaining = budget - (time.perf_counter() - started) - 20  # export and the time trial
-    student, student_history = train_student(
-        teacher.policy, track, reward, metadata, options.objects, max(remaining, 30.0),
-        options.seed, progress,
-    )  # fmt: skip
     labels = (
         [a.label for a in metadata.actions] if metadata.discrete else ["steering_angle", "speed"]
     )
-    setup = RaceSetup(Path(track.name), labels, track, reward)
+    setup = RaceSetup(Path(track.name), labels, track, reward, metadata, hyper)
+    checkpoints = Checkpointer(out / "checkpoints")
+    teacher_file = checkpoints.directory / "teacher.zip"
+    student = Student.new(len(labels))
+    resumed = resume_from(
+        checkpoints, options, setup.fingerprint(), student.network, student.optimizer,
+        student.scheduler, progress, "the track, reward, action space or hyperparameters",
+    )  # fmt: skip
+    if resumed.resumed and not teacher_file.is_file():
+        raise TrainError(
+            f"{teacher_file}: missing beside {checkpoints.last}; rerun without --resume"
+        )
+    student.first_iteration = resumed.start_epoch
+    budget = options.minutes * 60
+    teacher = train_teacher(
+        track, reward, metadata, hyper, options.objects, budget * options.teacher_share,
+        options.seed, progress, teacher_file if resumed.resumed else None,
+    )  # fmt: skip
+    teacher_trial = teacher_lap(teacher.policy, track, reward, metadata, options.objects)
+    earlier = resumed.history
+    teacher_history = earlier_teacher(earlier) + teacher.history
+    for number, row in enumerate(teacher_history, start=1):
+        row["episode"] = number  # a resumed teacher's episodes follow the earlier ones
+
+    def checkpoint(iteration: int, student_history: list[dict[str, Any]]) -> None:
+        if iteration == student.first_iteration:  # the teacher is done learning by now
+            atomic_write_with(teacher_file, lambda tmp: _save_policy(teacher.policy, tmp))
+        save_epoch(
+            checkpoints, options, setup.fingerprint(), labels, iteration, student.network,
+            student.optimizer, student.scheduler,
+            teacher_history + earlier_student(earlier) + student_history,
+        )  # fmt: skip
+
+    remaining = budget - (time.perf_counter() - started) - 20  # export and the time trial
+    student_history = train_student(
+        teacher.policy, track, reward, metadata, options.objects, max(remaining, 30.0),
+        options.seed, progress, student, checkpoint,
+    )  # fmt: skip
     spec = InputSpec(
         height=FRAME[0], width=FRAME[1], color="gray", scale=1 / 127.5, mean=(1.0, 1.0, 1.0)
     )
     probe_env_frames = np.zeros((4, 1, *FRAME), np.uint8)
     probe = student_input(probe_env_frames + np.arange(4, dtype=np.uint8)[:, None, None, None] * 40)
-    history = teacher.history + student_history
+    history = teacher_history + earlier_student(earlier) + student_history
 
     def score(engine: Any) -> dict[str, Any]:
         trial = time_trial(engine, track, laps=1, n_objects=options.objects, seed=options.seed)
         return {**trial, "evaluated_on": f"{track.name}, 1 lap", **teacher_trial}
 
     result = package_model(
-        model=student.eval(),
+        model=student.network.eval(),
         out=out,
         task="drive",
         labels=labels,
@@ -445,6 +521,7 @@ def train_racer(
                 "trained by DAgger on the teacher's labels"
             ),
             "teacher_timesteps": teacher.steps,
+            "resumed": resumed.resumed,
             "hyperparameters": hyper.model_dump(),
         },
         task_params={"action_space": metadata.to_json(), "track": track.name},
@@ -454,5 +531,17 @@ def train_racer(
         score=score,
         report_sections=racer_sections(track, teacher.samples),
     )
-    del torch
     return result
+
+
+def _save_policy(policy: Any, path: str) -> None:
+    with open(path, "wb") as handle:  # a file object: stable-baselines3 adds no suffix to it
+        policy.save(handle)
+
+
+def earlier_teacher(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [h for h in history if h.get("stage") == "teacher"]
+
+
+def earlier_student(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [h for h in history if h.get("stage") == "student"]

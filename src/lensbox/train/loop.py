@@ -160,9 +160,10 @@ def resume_from(
     optimizer: Any,
     scheduler: Any,
     progress: TrainProgress,
+    data_name: str = "the dataset",
 ) -> Resumed:
     """Load ``last.pt`` when ``--resume`` asks for it, refusing one made with another recipe
-    or on other data (``dataset`` is the reader's fingerprint)."""
+    or on other data (``dataset`` is the reader's fingerprint of what ``data_name`` says)."""
     resumed = checkpoints.load_last() if options.resume else None
     if options.resume and resumed is None:
         progress.message(f"no checkpoint in {checkpoints.directory}; starting from scratch")
@@ -175,7 +176,7 @@ def resume_from(
         )
     if resumed.get("dataset", dataset) != dataset:
         raise TrainError(
-            f"{checkpoints.last}: the dataset changed since this checkpoint; rerun without --resume"
+            f"{checkpoints.last}: {data_name} changed since this checkpoint; rerun without --resume"
         )
     model.load_state_dict(resumed["model"])
     optimizer.load_state_dict(resumed["optimizer"])
