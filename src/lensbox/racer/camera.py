@@ -119,6 +119,27 @@ class TrackMap:
         return np.clip(shaded, 0, 255).astype(np.uint8)
 
 
+NEAR = 0.02  # metres: what is closer to the lens than this is not drawn
+BOX_EDGES = [(i, (i + 1) % 4) for i in range(4)] + [(i + 4, (i + 1) % 4 + 4) for i in range(4)]
+BOX_EDGES += [(i, i + 4) for i in range(4)]
+
+
+def _clip_to_near_plane(points: np.ndarray) -> np.ndarray:
+    """A box's (8, 3) corners in camera coordinates -> the corners of the part in front of the
+    near plane: the corners there and where edges cross it. The box is convex, so its picture
+    is the convex hull of these points' projections. A box the car is right beside stays in
+    the picture (half of it), as it does in a real camera."""
+    front = points[:, 2] >= NEAR
+    if front.all():
+        return points
+    kept = [points[front]]
+    for a, b in BOX_EDGES:
+        if front[a] != front[b]:
+            t = (NEAR - points[a, 2]) / (points[b, 2] - points[a, 2])
+            kept.append((points[a] + t * (points[b] - points[a]))[None])
+    return np.concatenate(kept)
+
+
 class Camera:
     """Renders what the car's camera sees of one track, in one look."""
 
@@ -178,13 +199,12 @@ class Camera:
         )
         frame[: self.sky_rows] = int(np.clip(self.look.wall * self.look.gain, 0, 255))
         for corners in boxes or []:
-            camera_points = (corners - position) @ rotation.T
-            if (camera_points[:, 2] < 0.02).any():
-                continue  # partly behind the lens: not drawn (it is about to be hit anyway)
+            camera_points = _clip_to_near_plane((corners - position) @ rotation.T)
+            if len(camera_points) < 3:
+                continue  # wholly behind the lens
             projected = camera_points @ self.K.T
             pixels = projected[:, :2] / projected[:, 2:3]
-            if (np.abs(pixels) > 4 * spec.width).any():
-                continue
+            pixels = np.clip(pixels, -20 * spec.width, 20 * spec.width)  # near the lens: big
             hull = cv2.convexHull(pixels.astype(np.float32)).astype(np.int32)
             cv2.fillConvexPoly(frame, hull, int(self.look.box), lineType=cv2.LINE_AA)
             cv2.polylines(frame, [hull], True, int(self.look.box) // 2, 1, cv2.LINE_AA)

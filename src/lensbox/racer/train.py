@@ -50,6 +50,7 @@ def make_envs(
     n_objects: int,
     n_envs: int,
     seed: int,
+    gamma: float,
     observation: str = "state",
 ) -> Any:
     vec_env = require("stable_baselines3.common.vec_env", extra="racer")
@@ -66,7 +67,11 @@ def make_envs(
 
         return build
 
-    return vec_env.DummyVecEnv([make(i) for i in range(n_envs)])
+    envs = vec_env.DummyVecEnv([make(i) for i in range(n_envs)])
+    # Rewards scaled by the running spread of discounted returns (observations untouched, so
+    # the policy acts on raw states): with DeepRacer's discount of 0.999 and a race that goes
+    # on, returns run to thousands and an unscaled critic cannot tell a crash ahead from noise.
+    return vec_env.VecNormalize(envs, norm_obs=False, norm_reward=True, gamma=gamma)
 
 
 def train_teacher(
@@ -87,7 +92,7 @@ def train_teacher(
     torch = require("torch", extra="train")
     torch.set_num_threads(1)  # small networks: threads cost more than they give
     n_envs = 4
-    envs = make_envs([track], reward, metadata, n_objects, n_envs, seed)
+    envs = make_envs([track], reward, metadata, n_objects, n_envs, seed, hyper.discount_factor)
     if resumed_from is not None:
         algorithm = sb3.PPO if metadata.discrete else sb3.SAC
         model = algorithm.load(resumed_from, env=envs, device="cpu")
@@ -144,7 +149,7 @@ def train_teacher(
                     {
                         "x": float(first["x"]),
                         "y": float(first["y"]),
-                        "reward": float(self.locals["rewards"][0]),
+                        "reward": float(self.training_env.get_original_reward()[0]),
                         "steering": float(first["steering"]),
                         "speed": float(first["speed"]),
                     }
