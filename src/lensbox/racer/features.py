@@ -14,7 +14,11 @@ from lensbox.racer.sim import RaceSim
 
 LOOKAHEAD = (0.3, 0.6, 1.0, 1.5, 2.0, 2.5, 3.0)  # metres ahead along the centre line
 BOX_RANGE = 3.0  # metres: boxes further ahead are not in the vector
-BOX_BEHIND = 0.5  # metres: boxes this far behind the car's front still are (it is beside them)
+# Boxes count until the car's front is this far past their middle: the car's body is beside
+# a box for a while after its front passes it, and steering back into the lane too soon would
+# clip it. (The camera sees a box until about 0.15 m past; the student learns to hold the
+# other lane a moment after it disappears.)
+BOX_BEHIND = 0.5
 N_BOXES = 2
 SIZE = 6 + len(LOOKAHEAD) + 2 * N_BOXES
 
@@ -39,8 +43,6 @@ def state_vector(sim: RaceSim) -> np.ndarray:
         _wrap(car.yaw - heading_here) / (math.pi / 2),
     ]
     values += [_wrap(track.point_at(projection.s + d)[1] - car.yaw) / math.pi for d in LOOKAHEAD]
-    # Signed distance along the track from the car's front: a box the front has just passed
-    # is still beside the car's body, and steering back into its lane would clip it.
     ahead = sorted(
         (((box.s - projection.s + BOX_BEHIND) % track.length) - BOX_BEHIND, box)
         for box in sim.boxes
