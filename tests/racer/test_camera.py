@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from lensbox.racer.camera import Camera, CameraSpec, Look, TrackMap
 from lensbox.racer.sim import Box
 from lensbox.racer.track import load_track

@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("gymnasium", reason="needs the racer extra")
 
-from lensbox.racer.check import pursue  # noqa: E402
-from lensbox.racer.config import ModelMetadata  # noqa: E402
-from lensbox.racer.env import RaceEnv  # noqa: E402
-from lensbox.racer.reward import RewardFunction  # noqa: E402
-from lensbox.racer.track import load_track  # noqa: E402
-from tests.helpers.tracks import write_track  # noqa: E402
+from lensbox.racer.check import pursue
+from lensbox.racer.config import ModelMetadata
+from lensbox.racer.env import RaceEnv
+from lensbox.racer.reward import RewardFunction
+from lensbox.racer.track import load_track
+from tests.helpers.tracks import write_track
 
 CONTINUOUS = ModelMetadata.model_validate(
     {"action_space": {"steering_angle": {"low": -30, "high": 30}, "speed": {"low": 0.1, "high": 4}}}
