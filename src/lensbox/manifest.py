@@ -168,12 +168,18 @@ def parse_manifest(data: dict[str, Any], source: str) -> ModelManifest:
     try:
         return ModelManifest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(root)"
         raise SchemaError(
-            f"{source}: manifest does not match schema v{SCHEMA_VERSION}: {where}: {first['msg']}"
-            f" ({exc.error_count()} problem(s)); re-export or re-import the model"
+            f"{source}: manifest does not match schema v{SCHEMA_VERSION}: "
+            f"{first_problem(exc, '(root)')}; re-export or re-import the model"
         ) from None
+
+
+def first_problem(exc: ValidationError, root: str) -> str:
+    """A pydantic error in one line: where the first problem is, what it is, and how many
+    there are (``root`` names the document itself when the problem is at its top)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or root
+    return f"{where}: {first['msg']} ({exc.error_count()} problem(s))"
 
 
 def write_package(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lensbox.errors import DataError
+from lensbox.manifest import first_problem
 
 MAX_STEERING = 30.0
 SPEED_RANGE = (0.1, 4.0)
@@ -134,11 +135,7 @@ def _read(path: Path, model: type[BaseModel], what: str) -> Any:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the document"
-        raise DataError(
-            f"{path}: {what}: {where}: {first['msg']} ({exc.error_count()} problem(s))"
-        ) from None
+        raise DataError(f"{path}: {what}: {first_problem(exc, 'the document')}") from None
 
 
 def read_model_metadata(path: Path | None) -> ModelMetadata:

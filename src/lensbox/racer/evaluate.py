@@ -113,7 +113,6 @@ def time_trial(
     camera = Camera(track_map, CameraSpec(), Look(noise=0.0))
     recorder = TrialVideo(video, track_map, 1.0 / sim.limits.dt) if video is not None else None
     space = engine.manifest.task_params.get("action_space", {})
-    spec = engine.manifest.input
     results: list[Lap] = []
     for number in range(laps):
         if n_objects:
@@ -123,8 +122,7 @@ def time_trial(
         penalty, off, crashes = 0.0, 0, 0
         while not sim.lap_complete:
             frame = camera.render(sim.car.front, sim.car.yaw, [b.corners() for b in sim.boxes])
-            batch = (frame.astype(np.float32) * spec.scale - spec.mean[0]) / spec.std[0]
-            scores = engine.run(batch[None, None])[0][0]
+            scores = engine.run(engine.prepare(frame))[0][0]  # the device's preprocessing
             action = decode_action(scores, space)["action"]
             sim.step(action["steering_angle"], action["speed"])
             elapsed = (sim.steps - start_steps) * sim.limits.dt + penalty

@@ -457,8 +457,9 @@ def train_racer(
     checkpoints = Checkpointer(out / "checkpoints")
     teacher_file = checkpoints.directory / "teacher.zip"
     student = Student.new(len(labels))
+    fingerprint = setup.fingerprint()
     resumed = resume_from(
-        checkpoints, options, setup.fingerprint(), student.network, student.optimizer,
+        checkpoints, options, fingerprint, student.network, student.optimizer,
         student.scheduler, progress, "the track, reward, action space or hyperparameters",
     )  # fmt: skip
     if resumed.resumed and not teacher_file.is_file():
@@ -481,7 +482,7 @@ def train_racer(
         if iteration == student.first_iteration:  # the teacher is done learning by now
             atomic_write_with(teacher_file, lambda tmp: _save_policy(teacher.policy, tmp))
         save_epoch(
-            checkpoints, options, setup.fingerprint(), labels, iteration, student.network,
+            checkpoints, options, fingerprint, labels, iteration, student.network,
             student.optimizer, student.scheduler,
             teacher_history + earlier_student(earlier) + student_history,
         )  # fmt: skip
