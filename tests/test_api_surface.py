@@ -23,6 +23,7 @@ EXPECTED = [
     "MissingExtraError",
     "ModelManifest",
     "ModelPackage",
+    "MusicError",
     "PackageError",
     "Result",
     "RewardError",

@@ -19,6 +19,7 @@ defined here, so this tree is the whole list (a test checks it against the class
     ├── SourceError             a frame source cannot be opened (bad path, unsupported kind)
     ├── FunctionError           an inference function cannot be loaded or has no ``process``
     ├── RewardError             a reward function does not load, raises or returns no number
+    ├── MusicError              a melody or score cannot be used (corrupt, empty, too long)
     ├── ConsoleError            the console answered with an error or could not be reached
     └── UploadTooLarge          an upload to the console is over its size limit
 """
@@ -77,6 +78,10 @@ class FunctionError(LensboxError):
 class RewardError(LensboxError):
     """A racer reward function cannot be loaded, raises, or returns something not a number;
     the message names the file, the line and the step."""
+
+
+class MusicError(LensboxError):
+    """A melody or a score cannot be used: corrupt, without notes, too long, unknown sample."""
 
 
 class ConsoleError(LensboxError):

@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from lensbox.cli import composer as _composer
 from lensbox.cli import console as _console
 from lensbox.cli import data as _data
 from lensbox.cli import model as _model
@@ -41,6 +42,7 @@ app.command("run")(run)
 app.add_typer(_model.app, name="model")
 app.add_typer(_project.app, name="project")
 app.add_typer(_racer.app, name="racer")
+app.add_typer(_composer.app, name="composer")
 app.command("console")(_console.serve)
 app.command("deploy")(_console.deploy)
 app.add_typer(_console.device_app, name="device")

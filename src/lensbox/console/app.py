@@ -14,7 +14,16 @@ from lensbox.console.db import LeagueRun, Setting, TrainingJob, create_engine, s
 from lensbox.console.dependencies import require_admin
 from lensbox.console.jobs import fail_orphaned
 from lensbox.console.migrate import upgrade
-from lensbox.console.routers import agent, devices, league, models, projects, training, web
+from lensbox.console.routers import (
+    agent,
+    compositions,
+    devices,
+    league,
+    models,
+    projects,
+    training,
+    web,
+)
 from lensbox.console.schemas import ERRORS
 from lensbox.console.security import hash_secret, new_secret, write_private
 from lensbox.console.settings import ConsoleSettings
@@ -54,7 +63,8 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
 
     admin = [Depends(require_admin)]
     for router in (
-        models.router, projects.router, devices.router, training.router, league.router
+        models.router, projects.router, devices.router, training.router, league.router,
+        compositions.router,
     ):  # fmt: skip
         app.include_router(router, prefix="/api/v1", dependencies=admin, responses=ERRORS)
     app.include_router(agent.router, prefix="/api/v1", responses=ERRORS)

@@ -30,16 +30,28 @@ def export_onnx(
     output_names: tuple[str, ...] = ("logits",),
     dynamic_batch: bool = True,
     dynamo: bool = True,
+    extra_dynamic: dict[int, str] | None = None,
 ) -> bytes:
     """Export ``model`` (eval mode) with a dynamic batch axis; return the checked ONNX bytes.
 
     ``dynamo=False`` uses the TorchScript exporter: ~25x quicker, for internal graphs (the frozen
-    stem that caches training features) that are never shipped.
+    stem that caches training features) that are never shipped. ``extra_dynamic`` names more
+    dynamic input axes (a composer's time axis: one network for a piece of any length).
     """
     torch = require("torch", extra="train")
     onnx = require("onnx", extra="train")
     model = model.eval()
-    dynamic_shapes = ({0: torch.export.Dim("batch", min=1, max=1024)},) if dynamic_batch else None
+    axes_named = ({0: "batch"} if dynamic_batch else {}) | (extra_dynamic or {})
+    dynamic_shapes = (
+        (
+            {
+                i: torch.export.Dim(n, min=1, max=1024 if n == "batch" else 65536)
+                for i, n in axes_named.items()
+            },
+        )
+        if axes_named
+        else None
+    )
     with tempfile.TemporaryDirectory(prefix="lensbox-export-") as tmp:
         path = Path(tmp) / "model.onnx"
         log = io.StringIO()
@@ -48,7 +60,7 @@ def export_onnx(
             with contextlib.redirect_stdout(log), torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if not dynamo:
-                    axes = {input_name: {0: "batch"}} if dynamic_batch else None
+                    axes = {input_name: axes_named} if axes_named else None
                     torch.onnx.export(
                         model,
                         (example,),

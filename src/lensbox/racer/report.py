@@ -12,33 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from lensbox._optional import require
 from lensbox.manifest import ModelManifest
 from lensbox.racer.track import Track
+from lensbox.train.report import png_base64, pyplot
 
 Section = Callable[[ModelManifest, list[dict[str, Any]]], str]
-
-
-def _png(figure: Any) -> str:
-    import base64
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _pyplot() -> Any:
-    matplotlib = require("matplotlib", extra="train")
-    matplotlib.use("Agg")
-    return require("matplotlib.pyplot", extra="train")
 
 
 def reward_graph(manifest: ModelManifest, history: list[dict[str, Any]]) -> str:
     episodes = [h for h in history if h.get("stage") == "teacher"]
     if not episodes:
         return ""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     x = [h["timesteps"] for h in episodes]
     for axis, key, title in (
@@ -52,7 +37,7 @@ def reward_graph(manifest: ModelManifest, history: list[dict[str, Any]]) -> str:
         axis.plot(x[window - 1 :], smooth, "-", linewidth=2)
         axis.set(title=title, xlabel="steps")
         axis.grid(alpha=0.3)
-    encoded = _png(figure)
+    encoded = png_base64(figure)
     plt.close(figure)
     students = [h for h in history if h.get("stage") == "student"]
     rows = "".join(
@@ -87,7 +72,7 @@ def track_maps(track: Track, samples: list[dict[str, float]]) -> Section:
     def section(manifest: ModelManifest, history: list[dict[str, Any]]) -> str:
         if not samples:
             return ""
-        plt = _pyplot()
+        plt = pyplot()
         figure, axes = plt.subplots(1, 2, figsize=(12, 4.6))
         points = np.array([[s["x"], s["y"]] for s in samples])
         for axis, key, title, cmap in (
@@ -102,7 +87,7 @@ def track_maps(track: Track, samples: list[dict[str, float]]) -> Section:
             figure.colorbar(scatter, ax=axis, shrink=0.8)
             axis.set(title=title, aspect="equal")
             axis.axis("off")
-        encoded = _png(figure)
+        encoded = png_base64(figure)
         plt.close(figure)
         return (
             "<h2>Track map</h2><p>The teacher's positions during training, coloured by the "

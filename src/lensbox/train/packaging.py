@@ -70,11 +70,14 @@ def _export_verified(
     outputs: list[OutputSpec],
     tolerance: float,
     extra_parity: Parity | None,
+    extra_dynamic: dict[int, str] | None = None,
 ) -> tuple[bytes, Parity]:
     torch = require("torch", extra="train")
     model = model.to("cpu").eval()
     example = torch.from_numpy(probe[:1].astype(np.float32))
-    onnx_bytes = export_onnx(model, example, output_names=tuple(o.name for o in outputs))
+    onnx_bytes = export_onnx(
+        model, example, output_names=tuple(o.name for o in outputs), extra_dynamic=extra_dynamic
+    )
     parity = measure_parity(onnx_bytes, model, probe, tolerance=tolerance)
     if not parity.passed:
         raise ExportError(
@@ -114,19 +117,24 @@ def package_model(
     progress: TrainProgress,
     started: float,
     score: Callable[[EngineLike], dict[str, Any]] | None = None,
+    score_folder: Callable[[Path], dict[str, Any]] | None = None,
     best_epoch: int | None = None,
     tolerance: float = PARITY_TOLERANCE,
     extra_files: dict[str, bytes] | None = None,
     extra_parity: Parity | None = None,
     report_sections: tuple[ReportSection, ...] = (),
+    extra_dynamic: dict[int, str] | None = None,
 ) -> TrainResult:
     """Export ``model`` to ONNX, prove parity on ``probe``, write the package, score it with
-    ``score`` (on the exported package, through onnxruntime) and write manifest and reports."""
+    ``score`` (on the exported package, through onnxruntime; ``score_folder`` instead for a
+    package that is not a vision model, such as a composer's) and write manifest and reports."""
     from lensbox.runtime.engine import Engine
     from lensbox.train.report import render_report
 
     progress.stage("export ONNX", 1)
-    onnx_bytes, parity = _export_verified(model, probe, outputs, tolerance, extra_parity)
+    onnx_bytes, parity = _export_verified(
+        model, probe, outputs, tolerance, extra_parity, extra_dynamic
+    )
     progress.advance()
     manifest = ModelManifest(
         name=out.name,
@@ -144,9 +152,13 @@ def package_model(
     package = write_package(out, embed_metadata(onnx_bytes, card), manifest, extra_files)
 
     metrics: dict[str, Any] = {"best_epoch": best_epoch} if best_epoch is not None else {}
-    if score is not None:
+    if score is not None or score_folder is not None:
         progress.stage("evaluate the exported package", 1)
-        scored = score(Engine.open(out))
+        if score is not None:
+            scored = score(Engine.open(out))
+        else:
+            assert score_folder is not None
+            scored = score_folder(out)
         if scored:
             metrics.update({"evaluated_with": "onnxruntime", **scored})
         progress.advance()

@@ -14,7 +14,15 @@ from lensbox._optional import require
 from lensbox.manifest import ModelManifest
 
 
-def _png(figure: Any) -> str:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend (no display on a server)."""
+    matplotlib = require("matplotlib", extra="train")
+    matplotlib.use("Agg")
+    return require("matplotlib.pyplot", extra="train")
+
+
+def png_base64(figure: Any) -> str:
+    """A figure as base64 PNG, to embed in a self-contained page."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -22,9 +30,7 @@ def _png(figure: Any) -> str:
 
 def curves_png(history: list[dict[str, Any]]) -> str | None:
     """Loss (and accuracy, where the task has it) per epoch, for any task's history."""
-    matplotlib = require("matplotlib", extra="train")
-    matplotlib.use("Agg")
-    plt = require("matplotlib.pyplot", extra="train")
+    plt = pyplot()
     rows = [h for h in history if h.get("stage") in ("fine-tune", "train") and "train_loss" in h]
     if not rows:
         return None
@@ -43,15 +49,13 @@ def curves_png(history: list[dict[str, Any]]) -> str | None:
             axis.set(ylim=(0, 1.02))
         axis.grid(alpha=0.3)
         axis.legend()
-    encoded = _png(figure)
+    encoded = png_base64(figure)
     plt.close(figure)
     return encoded
 
 
 def confusion_png(matrix: list[list[int]], labels: list[str]) -> str:
-    matplotlib = require("matplotlib", extra="train")
-    matplotlib.use("Agg")
-    plt = require("matplotlib.pyplot", extra="train")
+    plt = pyplot()
     size = max(4.0, 0.7 * len(labels) + 2)
     figure, axis = plt.subplots(figsize=(size, size))
     axis.imshow(matrix, cmap="Blues")
@@ -63,7 +67,7 @@ def confusion_png(matrix: list[list[int]], labels: list[str]) -> str:
         for j, value in enumerate(row):
             colour = "white" if value > peak / 2 else "black"
             axis.text(j, i, str(value), ha="center", va="center", color=colour)
-    encoded = _png(figure)
+    encoded = png_base64(figure)
     plt.close(figure)
     return encoded
 
