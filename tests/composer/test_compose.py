@@ -14,7 +14,7 @@ import pytest
 
 from lensbox.composer.render import wav_rms, wav_seconds
 from lensbox.manifest import load_package
-from tests.composer.conftest import pretty_midi
+from tests.composer.conftest import pretty_midi, write_four_part
 from tests.helpers import cli_in_process
 
 pytestmark = pytest.mark.slow  # trains two small networks (about a minute together)
@@ -161,3 +161,37 @@ def test_a_gan_trains_and_accompanies_with_the_melody_on_top(
         "--out", str(out),
     )  # fmt: skip
     assert code == 1 and "accompany" in err
+
+
+def test_resume_trains_on_from_the_checkpoint(
+    inpaint: Path, chorale_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "again"
+    shutil.copytree(inpaint, model)
+    before = json.loads((model / "history.json").read_text())
+    code, _, err = cli_in_process(
+        capsys, "composer", "train", "--data", str(chorale_folder), "--minutes", "0.05",
+        "--resume", "--out", str(model),
+    )  # fmt: skip
+    assert code == 0, err
+    after = json.loads((model / "history.json").read_text())
+    assert after[: len(before)] == before and len(after) > len(before)
+    assert after[len(before)]["epoch"] == before[-1]["epoch"] + 1
+    assert load_package(model).manifest.provenance["resumed"] is True
+    other = tmp_path / "other-pieces"
+    other.mkdir()
+    for i in range(3):
+        write_four_part(other / f"x{i}.mid", seed=100 + i)
+    code, _, err = cli_in_process(
+        capsys, "composer", "train", "--data", str(other), "--minutes", "0.05", "--resume",
+        "--out", str(model),
+    )  # fmt: skip
+    assert code == 1 and "the training pieces changed" in err
+
+
+def test_the_device_runtime_refuses_a_composer_package_in_one_line(
+    inpaint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli_in_process(capsys, "run", str(inpaint), "--source", "test")
+    assert code == 1 and "composer generate" in err and str(inpaint) in err
+    assert len(err.strip().splitlines()) == 1

@@ -41,7 +41,8 @@ def test_nll(model: Inpainter, pieces: list[Piece], seed: int = 1234) -> float:
 def harmonise_piece(model: Any, piece: Piece, seed: int) -> Grid:
     """The piece's soprano (with its own note starts) under the model's three lower voices."""
     if isinstance(model, Inpainter):
-        grid = harmonise(model, piece.grid.pitches[:, 0], seed, Schedule(rounds=32))
+        soprano, onsets = piece.grid.pitches[:, 0], piece.grid.onsets[:, 0]
+        grid = harmonise(model, soprano, seed, Schedule(rounds=32), onsets)
     else:
         grid = model.harmonise(piece.grid.pitches[:, 0], seed)
     grid.onsets[:, 0] = piece.grid.onsets[:, 0]

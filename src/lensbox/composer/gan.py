@@ -42,6 +42,24 @@ def gan_input(melody_classes: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return np.concatenate([roll, noise])[None]
 
 
+HOLD = 0.5  # a voice keeps its note while that note has at least half the best one's chance
+
+
+def _decode(scores: np.ndarray) -> np.ndarray:
+    """(3, C, T) scores -> (T, 3) classes: the likeliest class, with hysteresis, so a voice does
+    not flicker between two near-equal pitches every 16th (a sung line holds its note)."""
+    voices, _, steps = scores.shape
+    out = np.zeros((steps, voices), dtype=np.int64)
+    for v in range(voices):
+        current = int(scores[v, :, 0].argmax())
+        for t in range(steps):
+            best = int(scores[v, :, t].argmax())
+            if scores[v, current, t] < HOLD * scores[v, best, t] or scores[v, current, t] == 0:
+                current = best
+            out[t, v] = current
+    return out
+
+
 class Accompanist:
     def __init__(self, session: Any) -> None:
         self.session = session
@@ -74,7 +92,8 @@ class Accompanist:
         scores = np.where(
             (candidate > top)[None] & (np.arange(N_CLASSES) > 0)[None, :, None], 0.0, scores
         )
-        classes = scores.argmax(axis=1).T  # (T, 3)
+        scores[:, 0, melody != 0] = 0.0  # the choir sings while the tune does
+        classes = _decode(scores)
         pitches = np.column_stack([np.zeros(len(soprano), np.int64), classes])
         pitches = from_classes(pitches)
         pitches = np.where(pitches == REST, REST, pitches - shift).astype(np.int16)

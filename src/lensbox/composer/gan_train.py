@@ -19,7 +19,13 @@ from lensbox._optional import require
 from lensbox.composer.chorales import Piece
 from lensbox.composer.gan import NOISE_CHANNELS
 from lensbox.composer.grid import N_CLASSES, STEPS_PER_BAR, STEPS_PER_QUARTER, VOICES
-from lensbox.composer.train import WINDOW, ComposerOptions, load_corpus, random_window
+from lensbox.composer.train import (
+    WINDOW,
+    ComposerOptions,
+    build_network,
+    load_corpus,
+    random_window,
+)
 from lensbox.errors import TrainError
 from lensbox.train.callbacks import TrainProgress
 
@@ -28,36 +34,8 @@ PENALTY = 10.0
 
 
 def build_generator(channels: int = 128) -> Any:
-    torch = require("torch", extra="train")
-    nn = torch.nn
-
-    class Block(nn.Module):  # type: ignore[name-defined]
-        def __init__(self, dilation: int) -> None:
-            super().__init__()
-            self.body = nn.Sequential(
-                nn.BatchNorm1d(channels), nn.ReLU(),
-                nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation),
-                nn.BatchNorm1d(channels), nn.ReLU(), nn.Conv1d(channels, channels, 3, padding=1),
-            )  # fmt: skip
-
-        def forward(self, x: Any) -> Any:
-            return x + self.body(x)
-
-    class Generator(nn.Module):  # type: ignore[name-defined]
-        def __init__(self) -> None:
-            super().__init__()
-            self.stem = nn.Conv1d(N_CLASSES + NOISE_CHANNELS, channels, 3, padding=1)
-            self.blocks = nn.Sequential(*[Block(d) for d in (1, 2, 4, 8, 1, 2)])
-            self.head = nn.Sequential(
-                nn.BatchNorm1d(channels), nn.ReLU(), nn.Conv1d(channels, 3 * N_CLASSES, 1)
-            )
-
-        def forward(self, x: Any) -> Any:
-            logits = self.head(self.blocks(self.stem(x)))
-            logits = logits.reshape(x.shape[0], 3, N_CLASSES, x.shape[2])
-            return torch.softmax(logits, dim=2)
-
-    return Generator()
+    """Melody one-hot + per-bar noise in, alto/tenor/bass distributions out."""
+    return build_network(N_CLASSES + NOISE_CHANNELS, 3, channels, (1, 2, 4, 8, 1, 2), softmax=True)
 
 
 def build_critic(channels: int = 128) -> Any:

@@ -54,12 +54,14 @@ class Composition:
 
 
 def register_shift(melody_pitches: np.ndarray) -> int:
-    """Semitones that move the melody's median to the chorales' soprano centre, kept so the
-    whole line stays inside the model's pitch range where it can."""
+    """Semitones that move the melody's median to the chorales' soprano centre, with room
+    below it for three voices; the whole line inside the model's pitch range wins over both
+    (a clipped note would be another tune to the model and to its parallel-fifths steering)."""
     sounding = melody_pitches[melody_pitches != REST].astype(int)
     shift = int(SOPRANO_CENTRE - np.median(sounding))
+    shift = max(shift, PITCH_LOW + 24 - int(sounding.min()))
     shift = min(shift, PITCH_HIGH - int(sounding.max()))
-    return max(shift, PITCH_LOW + 24 - int(sounding.min()))  # room below for three voices
+    return max(shift, PITCH_LOW - int(sounding.min()))
 
 
 def harmonise_classes(
@@ -68,26 +70,45 @@ def harmonise_classes(
     extra_steps: int,
     rng: np.random.Generator,
     schedule: Schedule | None = None,
+    onsets: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, np.ndarray]:
-    """Alto, tenor and bass under a soprano line (T,) of MIDI pitches, plus ``extra_steps`` in
-    every voice after it: (classes (T + extra, 4) in the model's register, the shift, the
-    classes each voice was allowed)."""
+    """Alto, tenor and bass under a soprano line (T,) of MIDI pitches (``onsets`` where its
+    notes start), plus ``extra_steps`` in every voice after it: (classes (T + extra, 4) in the
+    model's register, the shift, the classes each voice was allowed). Under the tune the lower
+    voices sing whenever it does (a chorale's choir does not drop out mid-phrase)."""
     shift = register_shift(soprano)
     steps = len(soprano)
-    classes = np.zeros((steps + extra_steps, 4), dtype=np.int64)
+    total = steps + extra_steps
+    classes = np.zeros((total, 4), dtype=np.int64)
     classes[:steps, 0] = to_classes(np.where(soprano == REST, REST, soprano + shift))
     write = np.zeros_like(classes, dtype=bool)
     write[:, 1:] = True
     write[steps:, 0] = True  # extend: the soprano goes on too
     allowed = voice_ranges_in_classes(shift)
-    return gibbs(model, classes, write, allowed, rng, schedule), shift, allowed
+    forbid = np.zeros((total, 4, allowed.shape[1]), dtype=bool)
+    forbid[:steps, 1:, 0] = (soprano != REST)[:, None]
+    tune_onsets = np.zeros(total, dtype=bool)
+    if onsets is None:
+        onsets = np.ones(steps, dtype=bool)
+        onsets[1:] = soprano[1:] != soprano[:-1]
+    tune_onsets[:steps] = onsets
+    tune_onsets[steps:] = np.arange(extra_steps) % 4 == 0  # extension: a tune in quarters
+    classes = gibbs(
+        model, classes, write, allowed, rng, schedule, forbid=forbid, tune_onsets=tune_onsets
+    )
+    return classes, shift, allowed
 
 
 def harmonise(
-    model: Inpainter, soprano: np.ndarray, seed: int = 0, schedule: Schedule | None = None
+    model: Inpainter,
+    soprano: np.ndarray,
+    seed: int = 0,
+    schedule: Schedule | None = None,
+    onsets: np.ndarray | None = None,
 ) -> Grid:
     """A four-voice grid as it sounds, the soprano as given (what ``evaluate`` scores)."""
-    classes, shift, _ = harmonise_classes(model, soprano, 0, np.random.default_rng(seed), schedule)
+    rng = np.random.default_rng(seed)
+    classes, shift, _ = harmonise_classes(model, soprano, 0, rng, schedule, onsets)
     pitches = from_classes(classes)
     pitches = np.where(pitches == REST, REST, pitches - shift).astype(np.int16)
     pitches[:, 0] = soprano
@@ -110,10 +131,10 @@ def compose(
     if bars < 1 and mode == "extend":
         raise MusicError(f"--bars {bars}: extend needs at least one bar")
     rng = np.random.default_rng(seed)
-    soprano, _ = melody.soprano()
+    soprano, onsets = melody.soprano()
     steps = len(soprano)
     extra = bars * STEPS_PER_BAR if mode == "extend" else 0
-    classes, shift, allowed = harmonise_classes(model, soprano, extra, rng, schedule)
+    classes, shift, allowed = harmonise_classes(model, soprano, extra, rng, schedule, onsets)
     notes = list(melody.notes)
     changed = 0
     if mode == "rewrite":
@@ -176,7 +197,13 @@ def _rewrite(
         forbid[start:end, 0, 0] = True  # a note stays a note
         spans.append((index, start, end))
     write[:, 1:] = True  # the harmony follows the new tune
-    classes = gibbs(model, classes, write, allowed, rng, schedule, forbid=forbid)
+    forbid[:, 1:, 0] = (classes[:, 0] != 0)[:, None]  # the choir sings while the tune does
+    tune_onsets = np.zeros(len(classes), dtype=bool)
+    for note in notes:
+        tune_onsets[min(melody.step_of(note.start), len(classes) - 1)] = True
+    classes = gibbs(
+        model, classes, write, allowed, rng, schedule, forbid=forbid, tune_onsets=tune_onsets
+    )
     for index, start, end in spans:
         drawn = np.bincount(classes[start:end, 0]).argmax()
         classes[start:end, 0] = drawn

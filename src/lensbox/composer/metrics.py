@@ -133,8 +133,8 @@ def parallel_fifths_octaves(grid: Grid) -> float:
             if di == 0 or dj == 0:
                 continue
             moves += 1
-            first = (before[i] - before[j]) % 12
-            second = (after[i] - after[j]) % 12
+            first = abs(before[i] - before[j]) % 12  # crossed voices count too
+            second = abs(after[i] - after[j]) % 12
             if first in (0, 7) and first == second and (di > 0) == (dj > 0):
                 parallels += 1
     return 100.0 * parallels / moves if moves else 0.0

@@ -20,8 +20,16 @@ from lensbox._optional import require
 from lensbox.composer.grid import N_CLASSES, PITCH_LOW, encode
 from lensbox.errors import PackageError
 
-PARALLEL_WEIGHT = 0.02  # a candidate making parallel fifths/octaves keeps 2 % of its chance
+PARALLEL_WEIGHT = 0.005  # a candidate making parallel fifths/octaves keeps 0.5 % of its chance
 CROSSING_WEIGHT = 0.1
+# Chorale rhythm for the lower voices: they move on 8th-note positions (a change on an odd 16th
+# is mostly the model's indecision, not Bach's), and where the tune moves on a beat the lower
+# voices mostly move too (on the half beat, more often than not). Measured on 12 folk and
+# dance tunes: with 0.4 on the beat and nothing on the half beat, each lower voice changed at
+# 22-52 % of the moments of change; with these, 36-56 % (Bach's chorales: 64 %).
+OFFBEAT_CHANGE_WEIGHT = 0.15
+HELD_OVER_BEAT_WEIGHT = 0.05
+HELD_OVER_EIGHTH_WEIGHT = 0.5
 _CANDIDATE_PITCH = np.arange(N_CLASSES) + PITCH_LOW - 1  # class 0 (rest) is never penalised
 
 
@@ -77,22 +85,36 @@ def _moves_in_parallel(
     fifth or octave (compound intervals and unisons included)."""
     sounding = (a0 >= 0) & (a1 >= 0) & (b0 >= 0) & (b1 >= 0)
     da, db = a1 - a0, b1 - b0
-    before, after = (a0 - b0) % 12, (a1 - b1) % 12
+    before, after = np.abs(a0 - b0) % 12, np.abs(a1 - b1) % 12  # either voice may be on top
     return (
         sounding & (da != 0) & (db != 0) & (np.sign(da) == np.sign(db))
         & ((before == 0) | (before == 7)) & (before == after)
     )  # fmt: skip
 
 
-def steering_weights(pitches: np.ndarray, voice: int) -> np.ndarray:
+def steering_weights(
+    pitches: np.ndarray,
+    voice: int,
+    tune_onsets: np.ndarray | None = None,
+    parallel_weight: float = PARALLEL_WEIGHT,
+) -> np.ndarray:
     """(T, N_CLASSES) weights for voice ``voice``'s candidates at every step, given the other
-    voices as they stand (pitches: (T, 4) MIDI, -1 for a rest)."""
+    voices as they stand (pitches: (T, 4) MIDI, -1 for a rest). ``tune_onsets`` (T,) marks
+    where the given melody starts a note: the lower voices then keep a chorale's rhythm."""
     steps = pitches.shape[0]
     weights = np.ones((steps, N_CLASSES), dtype=np.float64)
     cand = np.broadcast_to(_CANDIDATE_PITCH, (steps, N_CLASSES))
     rest = cand < PITCH_LOW
     padded = np.vstack([np.full((1, 4), -1), pitches, np.full((1, 4), -1)])
     prev_v, next_v = padded[:-2, voice, None], padded[2:, voice, None]
+    if tune_onsets is not None and voice > 0:
+        time = np.arange(steps)[:, None]
+        changes = (cand != prev_v) & (time > 0)
+        weights[changes & (time % 2 == 1)] *= OFFBEAT_CHANGE_WEIGHT
+        on_beat = (time % 4 == 0) & tune_onsets[:, None] & (time > 0)
+        weights[on_beat & ~changes] *= HELD_OVER_BEAT_WEIGHT
+        on_eighth = (time % 4 == 2) & tune_onsets[:, None]
+        weights[on_eighth & ~changes] *= HELD_OVER_EIGHTH_WEIGHT
     for other in range(pitches.shape[1]):
         if other == voice:
             continue
@@ -101,10 +123,27 @@ def steering_weights(pitches: np.ndarray, voice: int) -> np.ndarray:
         )  # fmt: skip
         bad = _moves_in_parallel(prev_v, cand, prev_u, cur_u)
         bad |= _moves_in_parallel(cand, next_v, cur_u, next_u)
-        weights[bad & ~rest] *= PARALLEL_WEIGHT
+        weights[bad & ~rest] *= parallel_weight
         crossing = (cand > cur_u) if other < voice else (cand < cur_u)
         weights[crossing & (cur_u >= 0) & ~rest] *= CROSSING_WEIGHT
     return weights
+
+
+def _parallel_cells(x: np.ndarray, write: np.ndarray) -> np.ndarray:
+    """(T, 4) bool: written cells whose voice moves in parallel fifths or octaves with another
+    voice into that step, or out of it into the next."""
+    pitches = np.where(x == 0, -1, x + PITCH_LOW - 1).astype(int)
+    bad = np.zeros_like(write)
+    for v in range(pitches.shape[1]):
+        for u in range(pitches.shape[1]):
+            if u == v:
+                continue
+            into = _moves_in_parallel(
+                pitches[:-1, v], pitches[1:, v], pitches[:-1, u], pitches[1:, u]
+            )
+            bad[1:, v] |= into
+            bad[:-1, v] |= into
+    return bad & write
 
 
 def gibbs(
@@ -116,41 +155,90 @@ def gibbs(
     schedule: Schedule | None = None,
     forbid: np.ndarray | None = None,
     steer: bool = True,
+    tune_onsets: np.ndarray | None = None,
+    repair_rounds: int = 6,
 ) -> np.ndarray:
     """Fill the cells where ``write`` (T, 4) is true; the others stay as given.
 
     allowed: (4, N_CLASSES) classes each voice may take; forbid: optional (T, 4, N_CLASSES)
-    classes ruled out per cell (``rewrite`` forbids each chosen note's old pitch)."""
+    classes ruled out per cell (``rewrite`` forbids each chosen note's old pitch). The last
+    rounds re-draw one voice at a time, so the steering sees the other voices as they will be
+    (two voices re-drawn together can move into parallels that neither saw); then up to
+    ``repair_rounds`` rounds re-draw just the cells still in parallels, one voice at a time,
+    with parallel candidates ruled out (late rounds touch few cells, and a confident network
+    at a low temperature outweighs any down-weighting, so what the first noisy draws left
+    would otherwise stay)."""
     schedule = schedule or Schedule()
     x = classes.copy()
     if not write.any():
         return x
+    voices = [v for v in range(write.shape[1]) if write[:, v].any()]
     for n in range(schedule.rounds):
         if n == 0:
             mask = write.copy()  # the first draw writes every cell from the given ones alone
         else:
             mask = write & (rng.random(write.shape) < schedule.share(n))
-            if not mask.any():
-                continue
-        logits = model.logits(x, ~mask).astype(np.float64) / schedule.temperature(n)
-        logits -= logits.max(axis=2, keepdims=True)
-        probs = np.exp(logits) * allowed[None, :, :]
-        if forbid is not None:
-            probs[forbid] = 0.0
-        if steer and n > 0:
-            pitches = np.where(x == 0, -1, x + PITCH_LOW - 1)
-            for voice in range(x.shape[1]):
-                if mask[:, voice].any():
-                    probs[:, voice, :] *= steering_weights(pitches, voice)
-        t, v = np.nonzero(mask)
-        chosen = probs[t, v]
-        totals = chosen.sum(axis=1, keepdims=True)
-        chosen = np.where(
-            totals > 0,
-            chosen / np.maximum(totals, 1e-300),
-            allowed[v] / allowed[v].sum(axis=1, keepdims=True),
-        )
-        cumulative = np.cumsum(chosen, axis=1)
-        draws = rng.random((len(t), 1)) * cumulative[:, -1:]
-        x[t, v] = (cumulative < draws).sum(axis=1).clip(0, N_CLASSES - 1)
+            if n >= schedule.rounds * 0.6:
+                only = voices[n % len(voices)]
+                mask[:, [v for v in range(write.shape[1]) if v != only]] = False
+        if mask.any():
+            _draw(
+                model,
+                x,
+                mask,
+                allowed,
+                forbid,
+                rng,
+                schedule.temperature(n),
+                steer and n > 0,
+                tune_onsets,
+            )
+    for n in range(repair_rounds if steer else 0):
+        bad = _parallel_cells(x, write)
+        if not bad.any():
+            break
+        only = voices[n % len(voices)]
+        mask = np.zeros_like(bad)
+        mask[:, only] = bad[:, only]
+        if mask.any():
+            _draw(
+                model, x, mask, allowed, forbid, rng, schedule.end_temperature, True,
+                tune_onsets, parallel_weight=0.0,
+            )  # fmt: skip
     return x
+
+
+def _draw(
+    model: Inpainter,
+    x: np.ndarray,
+    mask: np.ndarray,
+    allowed: np.ndarray,
+    forbid: np.ndarray | None,
+    rng: np.random.Generator,
+    temperature: float,
+    steer: bool,
+    tune_onsets: np.ndarray | None,
+    parallel_weight: float = PARALLEL_WEIGHT,
+) -> None:
+    """One round: hide ``mask``, ask the model, draw each hidden cell (``x`` updated)."""
+    logits = model.logits(x, ~mask).astype(np.float64) / temperature
+    logits -= logits.max(axis=2, keepdims=True)
+    probs = np.exp(logits) * allowed[None, :, :]
+    if forbid is not None:
+        probs[forbid] = 0.0
+    if steer:
+        pitches = np.where(x == 0, -1, x + PITCH_LOW - 1)
+        for voice in range(x.shape[1]):
+            if mask[:, voice].any():
+                probs[:, voice, :] *= steering_weights(pitches, voice, tune_onsets, parallel_weight)
+    t, v = np.nonzero(mask)
+    chosen = probs[t, v]
+    totals = chosen.sum(axis=1, keepdims=True)
+    chosen = np.where(
+        totals > 0,
+        chosen / np.maximum(totals, 1e-300),
+        allowed[v] / allowed[v].sum(axis=1, keepdims=True),
+    )
+    cumulative = np.cumsum(chosen, axis=1)
+    draws = rng.random((len(t), 1)) * cumulative[:, -1:]
+    x[t, v] = (cumulative < draws).sum(axis=1).clip(0, N_CLASSES - 1)

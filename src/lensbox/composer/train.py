@@ -42,7 +42,7 @@ class ComposerOptions(TrainOptions):
     minutes: float = option(6.0, "wall-clock minutes of optimisation")
     data: str = option("", "a folder of four-part MIDI/MusicXML files (default: Bach's chorales)")
     batch_size: int = option(32, "windows per step")
-    channels: int = option(256, "width of the network")
+    channels: int = option(128, "width of the network")
 
     def recipe(self) -> dict[str, Any]:
         """Less the time budget: resuming with more --minutes trains on."""
@@ -87,7 +87,16 @@ def load_corpus(options: ComposerOptions, cache_dir: Path) -> ComposerData:
     return ComposerData(Path("music21-corpus/bach"), load_bach(cache_dir))
 
 
-def build_inpainter(channels: int = 256, blocks: int = 8) -> Any:
+def build_network(
+    in_channels: int,
+    voices: int,
+    channels: int,
+    dilations: tuple[int, ...],
+    softmax: bool = False,
+) -> Any:
+    """Dilated residual 1-D convolutions over time: (B, in_channels, T) -> (B, voices,
+    N_CLASSES, T) logits (or, with ``softmax``, each voice's distribution over the classes).
+    The inpainter and the GAN's generator are both this shape."""
     torch = require("torch", extra="train")
     nn = torch.nn
 
@@ -104,20 +113,25 @@ def build_inpainter(channels: int = 256, blocks: int = 8) -> Any:
         def forward(self, x: Any) -> Any:
             return x + self.body(x)
 
-    class Inpaint(nn.Module):  # type: ignore[name-defined]
+    class Network(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
-            self.stem = nn.Conv1d(INPUT_CHANNELS, channels, 3, padding=1)
-            self.blocks = nn.Sequential(*[Block(d) for d in (1, 2, 4, 8) * (blocks // 4)])
+            self.stem = nn.Conv1d(in_channels, channels, 3, padding=1)
+            self.blocks = nn.Sequential(*[Block(d) for d in dilations])
             self.head = nn.Sequential(
-                nn.BatchNorm1d(channels), nn.ReLU(), nn.Conv1d(channels, len(VOICES) * N_CLASSES, 1)
+                nn.BatchNorm1d(channels), nn.ReLU(), nn.Conv1d(channels, voices * N_CLASSES, 1)
             )
 
         def forward(self, x: Any) -> Any:
             out = self.head(self.blocks(self.stem(x)))
-            return out.reshape(x.shape[0], len(VOICES), N_CLASSES, x.shape[2])
+            out = out.reshape(x.shape[0], voices, N_CLASSES, x.shape[2])
+            return torch.softmax(out, dim=2) if softmax else out
 
-    return Inpaint()
+    return Network()
+
+
+def build_inpainter(channels: int = 128) -> Any:
+    return build_network(INPUT_CHANNELS, len(VOICES), channels, (1, 2, 4, 8) * 2)
 
 
 def random_window(piece: Piece, rng: np.random.Generator, window: int = WINDOW) -> np.ndarray:

@@ -37,9 +37,13 @@ class Engine:
     @classmethod
     def open(cls, path: str | Path, threads: int | None = None) -> Engine:
         package = load_package(path)
+        try:
+            task = get_task(package.manifest.task)
+        except PackageError as exc:
+            raise PackageError(f"{path}: {exc}") from None
         session = _session(package, threads, str(path))
         check_io(package, session, str(path))
-        engine = cls(package, session, get_task(package.manifest.task))
+        engine = cls(package, session, task)
         engine.warm_up()
         return engine
 

@@ -147,7 +147,13 @@ def register_task(task: Task) -> Task:
     return TASKS.add(task.name, task)
 
 
+# Packages lensbox makes that are not frame models: what to use them with instead.
+NOT_FRAME_MODELS = {"compose": "a composer model; use it with `lensbox composer generate`"}
+
+
 def get_task(name: str) -> Task:
+    if name in NOT_FRAME_MODELS:
+        raise PackageError(f"task {name!r}: {NOT_FRAME_MODELS[name]}")
     return TASKS.get(name)
 
 
