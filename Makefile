@@ -36,6 +36,7 @@ bench: setup
 	$(PY) benchmarks/runtime_pipeline.py
 	$(PY) benchmarks/train_tasks.py
 	$(PY) benchmarks/racer.py --unseen
+	$(PY) benchmarks/composer.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -74,3 +74,14 @@ def test_steering_talks_a_network_out_of_parallel_octaves() -> None:
         found[steer] = parallel_fifths_octaves(Grid.from_pitches(from_classes(out)))
     # unsteered, the soprano-bass pair moves in octaves at every change (one pair of six)
     assert found[False] > 8 and found[True] < 1
+
+
+def test_key_weights_prefer_the_tunes_key() -> None:
+    from lensbox.composer.sampler import key_weights
+
+    a_minor_tune = np.asarray([69, 71, 72, 74, 76, 77, 76, 74, 72, 71, 69, -1])
+    weights = key_weights(a_minor_tune, 0.3)
+    in_key = [60, 62, 64, 65, 67, 69, 71]
+    assert all(weights[p - PITCH_LOW + 1] == 1.0 for p in in_key)
+    assert weights[61 - PITCH_LOW + 1] == 0.3  # C sharp
+    assert weights[0] == 1.0  # a rest is never out of key

@@ -23,6 +23,7 @@ from lensbox.composer.grid import (
     to_classes,
     voice_ranges_in_classes,
 )
+from lensbox.composer.sampler import key_weights
 from lensbox.errors import MusicError, PackageError
 
 NOISE_CHANNELS = 16
@@ -42,6 +43,10 @@ def gan_input(melody_classes: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return np.concatenate([roll, noise])[None]
 
 
+# Decoding prefers the tune's key: a pitch outside the major or natural-minor scale that fits
+# the melody best keeps this share of its score (the generator alone, after six minutes:
+# median scale consistency 0.75 on folk tunes; Bach: 0.94).
+OUT_OF_KEY_WEIGHT = 0.3
 HOLD = 0.5  # a voice keeps its note while that note has at least half the best one's chance
 
 
@@ -93,6 +98,8 @@ class Accompanist:
             (candidate > top)[None] & (np.arange(N_CLASSES) > 0)[None, :, None], 0.0, scores
         )
         scores[:, 0, melody != 0] = 0.0  # the choir sings while the tune does
+        tune = np.where(melody == 0, -1, melody + PITCH_LOW - 1)
+        scores *= key_weights(tune, OUT_OF_KEY_WEIGHT)[None, :, None]
         classes = _decode(scores)
         pitches = np.column_stack([np.zeros(len(soprano), np.int64), classes])
         pitches = from_classes(pitches)

@@ -29,7 +29,10 @@ from lensbox.composer.train import (
 from lensbox.errors import TrainError
 from lensbox.train.callbacks import TrainProgress
 
-CRITIC_STEPS = 5
+# Critic updates per generator update: WGAN-GP's paper uses 5; with a few minutes on two cores
+# 2 gives the generator 2.5x the updates, and its critic still keeps ahead (measured: the
+# Wasserstein estimate falls steadily either way).
+CRITIC_STEPS = 2
 PENALTY = 10.0
 
 
@@ -93,7 +96,7 @@ def train_gan(options: ComposerOptions, out: Path, progress: TrainProgress, cach
     data = load_corpus(options, cache_dir)
     progress.advance()
     torch.manual_seed(options.seed)
-    generator, critic = build_generator(), build_critic()
+    generator, critic = build_generator(), build_critic(channels=96)
     g_opt = torch.optim.Adam(generator.parameters(), lr=1e-3, betas=(0.5, 0.9))
     d_opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
     scheduler = torch.optim.lr_scheduler.LambdaLR(g_opt, lambda _: 1.0)

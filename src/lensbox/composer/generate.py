@@ -32,10 +32,13 @@ from lensbox.composer.grid import (
     voice_ranges_in_classes,
 )
 from lensbox.composer.melody import Melody, MelodyNote
-from lensbox.composer.sampler import Inpainter, Schedule, gibbs
+from lensbox.composer.sampler import Inpainter, Schedule, gibbs, key_weights
 from lensbox.errors import MusicError
 
 MODES = ("accompany", "rewrite", "extend")
+# Under a tune the lower voices' pitches outside its key keep this share of their chance (a
+# raised leading tone the network is sure of still comes through).
+OUT_OF_KEY_WEIGHT = 0.5
 SOPRANO_CENTRE = 69  # the chorales' soprano sits around A4
 # Distinct General MIDI timbres, so each voice can be followed by ear.
 PROGRAMS = {"soprano": 73, "alto": 68, "tenor": 71, "bass": 70}  # flute, oboe, clarinet, bassoon
@@ -84,7 +87,9 @@ def harmonise_classes(
     write = np.zeros_like(classes, dtype=bool)
     write[:, 1:] = True
     write[steps:, 0] = True  # extend: the soprano goes on too
-    allowed = voice_ranges_in_classes(shift)
+    allowed = voice_ranges_in_classes(shift).astype(np.float64)
+    tune = np.where(soprano == REST, REST, soprano + shift)
+    allowed[1:] *= key_weights(tune, OUT_OF_KEY_WEIGHT)  # the lower voices lean to the key
     forbid = np.zeros((total, 4, allowed.shape[1]), dtype=bool)
     forbid[:steps, 1:, 0] = (soprano != REST)[:, None]
     tune_onsets = np.zeros(total, dtype=bool)

@@ -78,6 +78,26 @@ class Schedule:
         return self.start_temperature + (self.end_temperature - self.start_temperature) * fraction
 
 
+def key_weights(melody_pitches: np.ndarray, out_of_key: float) -> np.ndarray:
+    """(N_CLASSES,) weights: 1 for the rest class and for pitches in the major or natural-minor
+    scale that fits the melody best (by note count), ``out_of_key`` for the others."""
+    from lensbox.composer.metrics import MAJOR, NATURAL_MINOR
+
+    sounding = melody_pitches[melody_pitches >= 0].astype(int)
+    counts = np.bincount(sounding % 12, minlength=12)
+    scales = [
+        {(tonic + step) % 12 for step in scale}
+        for tonic in range(12)
+        for scale in (MAJOR, NATURAL_MINOR)
+    ]
+    best = max(scales, key=lambda members: int(sum(counts[c] for c in members)))
+    weights = np.full(N_CLASSES, out_of_key)
+    weights[0] = 1.0
+    pitch_classes = (np.arange(1, N_CLASSES) + PITCH_LOW - 1) % 12
+    weights[1:][np.isin(pitch_classes, sorted(best))] = 1.0
+    return weights
+
+
 def _moves_in_parallel(
     a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray
 ) -> np.ndarray:
