@@ -18,15 +18,15 @@ import numpy as np
 from lensbox._optional import require
 from lensbox.composer.chorales import Piece
 from lensbox.composer.gan import NOISE_CHANNELS
-from lensbox.composer.grid import N_CLASSES, STEPS_PER_BAR, STEPS_PER_QUARTER, VOICES
+from lensbox.composer.grid import N_CLASSES, STEPS_PER_BAR, VOICES
 from lensbox.composer.train import (
     WINDOW,
     ComposerOptions,
     build_network,
-    load_corpus,
+    package_composer,
     random_window,
+    read_training_pieces,
 )
-from lensbox.errors import TrainError
 from lensbox.train.callbacks import TrainProgress
 
 # Critic updates per generator update: WGAN-GP's paper uses 5; with a few minutes on two cores
@@ -83,18 +83,13 @@ def train_gan(options: ComposerOptions, out: Path, progress: TrainProgress, cach
     from lensbox.composer.evaluate import evaluate_generator
     from lensbox.composer.gan import Accompanist
     from lensbox.composer.report import gan_sections
-    from lensbox.manifest import InputSpec, OutputSpec, load_package
+    from lensbox.manifest import OutputSpec, load_package
     from lensbox.train.callbacks import Checkpointer
     from lensbox.train.loop import resume_from, save_epoch
-    from lensbox.train.packaging import package_model
 
     torch = require("torch", extra="train")
     started = time.perf_counter()
-    if options.minutes <= 0:
-        raise TrainError(f"--minutes must be above 0, got {options.minutes}")
-    progress.stage("read the pieces", 1)
-    data = load_corpus(options, cache_dir)
-    progress.advance()
+    data = read_training_pieces(options, cache_dir, progress)
     torch.manual_seed(options.seed)
     generator, critic = build_generator(), build_critic(channels=96)
     g_opt = torch.optim.Adam(generator.parameters(), lr=1e-3, betas=(0.5, 0.9))
@@ -187,39 +182,17 @@ def train_gan(options: ComposerOptions, out: Path, progress: TrainProgress, cach
     def score(folder: Path) -> dict[str, Any]:
         return evaluate_generator(Accompanist.open(load_package(folder)), test, options.seed)
 
-    return package_model(
-        model=generator.eval(),
-        out=out,
-        task="compose",
-        labels=list(VOICES),
-        spec=InputSpec(height=N_CLASSES + NOISE_CHANNELS, width=WINDOW, color="gray", scale=1.0),
-        outputs=[OutputSpec(name="probabilities", kind="probabilities", decode="argmax")],
-        probe=probe,
-        report=data,
-        options=options,
-        provenance={
-            "data": data.corpus.source,
-            "split": "pieces sorted by path, index i from 0: i % 5 == 0 held out",
-            "train_pieces": len(pieces),
-            "test_pieces": len(data.corpus.test),
-            "route": "conditional WGAN-GP on four-bar piano rolls (MuseGAN-style)",
-            "resumed": resumed.resumed,
-        },
-        task_params={
+    return package_composer(
+        generator, out, data, options, progress, started, history, probe, score,
+        gan_sections(), resumed.resumed, N_CLASSES + NOISE_CHANNELS,
+        OutputSpec(name="probabilities", kind="probabilities", decode="argmax"),
+        "conditional WGAN-GP on four-bar piano rolls (MuseGAN-style)",
+        {
             "model": "gan",
             "input_layout": "(batch, 50 melody classes one-hot + 16 noise channels, steps)",
             "output_layout": "(batch, 3 voices: alto tenor bass, 50 classes, steps)",
-            "classes": "0 rest, k: MIDI pitch 35 + k",
-            "steps_per_quarter": STEPS_PER_QUARTER,
-            "window": WINDOW,
         },
-        history=history,
-        progress=progress,
-        started=started,
-        score_folder=score,
-        report_sections=gan_sections(),
-        extra_dynamic={2: "steps"},
-    )
+    )  # fmt: skip
 
 
 def _showcase(piece: Piece) -> np.ndarray:

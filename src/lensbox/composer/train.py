@@ -87,6 +87,22 @@ def load_corpus(options: ComposerOptions, cache_dir: Path) -> ComposerData:
     return ComposerData(Path("music21-corpus/bach"), load_bach(cache_dir))
 
 
+def read_training_pieces(
+    options: ComposerOptions, cache_dir: Path, progress: TrainProgress
+) -> ComposerData:
+    """What every composer trainer does first: check the budget, read the pieces, say so."""
+    if options.minutes <= 0:
+        raise TrainError(f"--minutes must be above 0, got {options.minutes}")
+    progress.stage("read the pieces", 1)
+    data = load_corpus(options, cache_dir)
+    progress.advance()
+    progress.message(
+        f"{data.corpus.source}: {len(data.corpus.train)} pieces to train on, "
+        f"{len(data.corpus.test)} held out, {len(data.corpus.problems)} skipped"
+    )
+    return data
+
+
 def build_network(
     in_channels: int,
     voices: int,
@@ -283,22 +299,13 @@ def train_inpaint(
 ) -> Any:
     from lensbox.composer.evaluate import evaluate_generator, open_inpainter
     from lensbox.composer.report import composer_sections
-    from lensbox.manifest import InputSpec, OutputSpec
+    from lensbox.manifest import OutputSpec
     from lensbox.train.callbacks import Checkpointer
     from lensbox.train.loop import resume_from, save_epoch
-    from lensbox.train.packaging import package_model
 
     torch = require("torch", extra="train")
     started = time.perf_counter()
-    if options.minutes <= 0:
-        raise TrainError(f"--minutes must be above 0, got {options.minutes}")
-    progress.stage("read the pieces", 1)
-    data = load_corpus(options, cache_dir)
-    progress.advance()
-    progress.message(
-        f"{data.corpus.source}: {len(data.corpus.train)} pieces to train on, "
-        f"{len(data.corpus.test)} held out, {len(data.corpus.problems)} skipped"
-    )
+    data = read_training_pieces(options, cache_dir, progress)
     torch.manual_seed(options.seed)
     network = build_inpainter(options.channels)
     optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3, weight_decay=1e-4)
@@ -329,13 +336,48 @@ def train_inpaint(
         _, model = open_inpainter(folder)
         return evaluate_generator(model, test, seed=options.seed)
 
+    return package_composer(
+        network, out, data, options, progress, started, history, probe, score,
+        composer_sections(out), resumed.resumed, INPUT_CHANNELS,
+        OutputSpec(name="logits", kind="logits", decode="softmax-over-pitch"),
+        "masked inpainting (Coconet-style), annealed Gibbs sampling",
+        {
+            "model": "inpaint",
+            "input_layout": "(batch, 4 voices x 50 classes one-hot + 4 known-masks, steps)",
+            "output_layout": "(batch, 4 voices, 50 classes, steps)",
+        },
+    )  # fmt: skip
+
+
+def package_composer(
+    network: Any,
+    out: Path,
+    data: ComposerData,
+    options: ComposerOptions,
+    progress: TrainProgress,
+    started: float,
+    history: list[dict[str, Any]],
+    probe: np.ndarray,
+    score: Any,
+    sections: tuple[Any, ...],
+    resumed: bool,
+    input_channels: int,
+    output: Any,
+    route: str,
+    task_params: dict[str, Any],
+) -> Any:
+    """The package every composer model makes: task ``compose``, a time axis of any length,
+    the split and the data in the provenance, scored on the test pieces."""
+    from lensbox.manifest import InputSpec
+    from lensbox.train.packaging import package_model
+
     return package_model(
         model=network.eval(),
         out=out,
         task="compose",
         labels=list(VOICES),
-        spec=InputSpec(height=INPUT_CHANNELS, width=WINDOW, color="gray", scale=1.0),
-        outputs=[OutputSpec(name="logits", kind="logits", decode="softmax-over-pitch")],
+        spec=InputSpec(height=input_channels, width=WINDOW, color="gray", scale=1.0),
+        outputs=[output],
         probe=probe,
         report=data,
         options=options,
@@ -344,13 +386,11 @@ def train_inpaint(
             "split": "pieces sorted by path, index i from 0: i % 5 == 0 held out",
             "train_pieces": len(data.corpus.train),
             "test_pieces": len(data.corpus.test),
-            "route": "masked inpainting (Coconet-style), annealed Gibbs sampling",
-            "resumed": resumed.resumed,
+            "route": route,
+            "resumed": resumed,
         },
         task_params={
-            "model": "inpaint",
-            "input_layout": "(batch, 4 voices x 50 classes one-hot + 4 known-masks, steps)",
-            "output_layout": "(batch, 4 voices, 50 classes, steps)",
+            **task_params,
             "classes": "0 rest, k: MIDI pitch 35 + k",
             "steps_per_quarter": STEPS_PER_QUARTER,
             "pitch_low": PITCH_LOW,
@@ -361,6 +401,6 @@ def train_inpaint(
         progress=progress,
         started=started,
         score_folder=score,
-        report_sections=composer_sections(out),
+        report_sections=sections,
         extra_dynamic={2: "steps"},
     )
