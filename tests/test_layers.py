@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
         "lensbox.errors",
         "lensbox._optional",
         "lensbox._atomic",
+        "lensbox._onnx",
         "lensbox._zipcheck",
         "lensbox.manifest",
         "lensbox.results",

@@ -4,7 +4,6 @@ chorales themselves (numpy + onnxruntime)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +11,7 @@ import numpy as np
 from lensbox.composer.chorales import Piece
 from lensbox.composer.generate import harmonise
 from lensbox.composer.grid import Grid, to_classes
-from lensbox.composer.metrics import MEASURES, measure
+from lensbox.composer.metrics import MEASURES, mean_measures
 from lensbox.composer.sampler import Inpainter, Schedule
 
 NLL_WINDOW = 64
@@ -55,23 +54,10 @@ def evaluate_generator(
     """Each measure for the harmonisations of the pieces' soprano lines beside the real
     pieces'; ``nll`` too for an inpainting model (a GAN has no likelihood)."""
     chosen = pieces[:limit] if limit else pieces
-    ours = [measure(harmonise_piece(model, p, seed + i)) for i, p in enumerate(chosen)]
-    real = [measure(p.grid) for p in chosen]
-    table = {
-        name: {
-            "model": round(float(np.mean([row[name] for row in ours])), 4),
-            "real": round(float(np.mean([row[name] for row in real])), 4),
-        }
-        for name in MEASURES
-    }
+    ours = mean_measures([harmonise_piece(model, p, seed + i) for i, p in enumerate(chosen)])
+    real = mean_measures([p.grid for p in chosen])
+    table = {name: {"model": ours[name], "real": real[name]} for name in MEASURES}
     result: dict[str, Any] = {"test_pieces": len(chosen), "measures": table}
     if isinstance(model, Inpainter):
         result = {"nll": round(test_nll(model, chosen), 4), **result}
     return result
-
-
-def open_inpainter(root: Path) -> tuple[Any, Inpainter]:
-    from lensbox.manifest import load_package
-
-    package = load_package(root)
-    return package, Inpainter.open(package)

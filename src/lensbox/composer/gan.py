@@ -7,12 +7,11 @@ takes the likeliest one its choir range allows, below the melody (the melody sta
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lensbox._optional import require
+from lensbox._onnx import open_session
 from lensbox.composer.grid import (
     N_CLASSES,
     PITCH_LOW,
@@ -24,7 +23,7 @@ from lensbox.composer.grid import (
     voice_ranges_in_classes,
 )
 from lensbox.composer.sampler import key_weights
-from lensbox.errors import MusicError, PackageError
+from lensbox.errors import MusicError
 
 NOISE_CHANNELS = 16
 
@@ -72,14 +71,7 @@ class Accompanist:
 
     @classmethod
     def open(cls, package: Any) -> Accompanist:
-        ort = require("onnxruntime", extra="runtime")
-        try:
-            session = ort.InferenceSession(
-                str(Path(package.root) / "model.onnx"), providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise PackageError(f"{package.root}: model.onnx does not load ({exc})") from None
-        return cls(session)
+        return cls(open_session(package))
 
     def harmonise(self, soprano: np.ndarray, seed: int = 0) -> Grid:
         """Three voices under a soprano (T,) of MIDI pitches, as they sound."""

@@ -81,9 +81,9 @@ def _noise(rng: np.random.Generator, batch: int, steps: int) -> np.ndarray:
 
 def train_gan(options: ComposerOptions, out: Path, progress: TrainProgress, cache_dir: Path) -> Any:
     from lensbox.composer.evaluate import evaluate_generator
-    from lensbox.composer.gan import Accompanist
     from lensbox.composer.report import gan_sections
-    from lensbox.manifest import OutputSpec, load_package
+    from lensbox.composer.studio import open_composer
+    from lensbox.manifest import OutputSpec
     from lensbox.train.callbacks import Checkpointer
     from lensbox.train.loop import resume_from, save_epoch
 
@@ -180,7 +180,7 @@ def train_gan(options: ComposerOptions, out: Path, progress: TrainProgress, cach
     )
 
     def score(folder: Path) -> dict[str, Any]:
-        return evaluate_generator(Accompanist.open(load_package(folder)), test, options.seed)
+        return evaluate_generator(open_composer(folder)[1], test, options.seed)
 
     return package_composer(
         generator, out, data, options, progress, started, history, probe, score,

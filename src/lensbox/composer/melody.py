@@ -83,17 +83,24 @@ def top_line(notes: list[MelodyNote]) -> tuple[list[MelodyNote], bool]:
 
 def read_melody(path: Path) -> Melody:
     """A MIDI file's melody, or a one-line error naming the file and the fix."""
-    pretty_midi = require("pretty_midi", extra="composer")
     if not path.is_file():
         raise MusicError(f"{path}: no such file; pass a .mid file or sample:NAME")
+    return parse_melody(path.read_bytes(), str(path))
+
+
+def parse_melody(data: bytes, source: str) -> Melody:
+    """The melody in MIDI bytes (a file's, or an upload's, named ``source`` in errors)."""
+    import io
+
+    pretty_midi = require("pretty_midi", extra="composer")
     try:
-        midi = pretty_midi.PrettyMIDI(str(path))
+        midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as exc:  # mido/pretty_midi raise many kinds for a corrupt file
         raise MusicError(
-            f"{path}: not a readable MIDI file ({type(exc).__name__}); export it again as a "
+            f"{source}: not a readable MIDI file ({type(exc).__name__}); export it again as a "
             "standard MIDI file"
         ) from None
-    return melody_from_midi(midi, str(path))
+    return melody_from_midi(midi, source)
 
 
 def melody_from_midi(midi: Any, source: str) -> Melody:

@@ -8,7 +8,6 @@ makes their definition trivial (a "qualified" note is one of at least a 32nd, an
 
 from __future__ import annotations
 
-import math
 from itertools import combinations
 
 import numpy as np
@@ -197,7 +196,3 @@ def mean_measures(grids: list[Grid]) -> dict[str, float]:
         return {}
     table = [measure(g) for g in grids]
     return {k: round(float(np.mean([row[k] for row in table])), 4) for k in MEASURES}
-
-
-def median(values: list[float]) -> float:
-    return float(np.median(values)) if values else math.nan

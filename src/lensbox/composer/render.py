@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -126,9 +125,3 @@ def wav_rms(path: Path) -> float:
         frames = handle.readframes(handle.getnframes())
     samples = np.frombuffer(frames, dtype=np.int16).astype(np.float64) / 32768.0
     return float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
-
-
-def temp_midi_path() -> Path:
-    handle, name = tempfile.mkstemp(suffix=".mid", prefix="lensbox-")
-    os.close(handle)
-    return Path(name)

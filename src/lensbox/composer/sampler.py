@@ -11,14 +11,12 @@ the model still decides, the sampler only steers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lensbox._optional import require
+from lensbox._onnx import open_session
 from lensbox.composer.grid import N_CLASSES, PITCH_LOW, encode
-from lensbox.errors import PackageError
 
 PARALLEL_WEIGHT = 0.005  # a candidate making parallel fifths/octaves keeps 0.5 % of its chance
 CROSSING_WEIGHT = 0.1
@@ -42,17 +40,7 @@ class Inpainter:
 
     @classmethod
     def open(cls, package: Any, threads: int | None = None) -> Inpainter:
-        ort = require("onnxruntime", extra="runtime")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        try:
-            session = ort.InferenceSession(
-                str(Path(package.root) / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise PackageError(f"{package.root}: model.onnx does not load ({exc})") from None
-        return cls(session)
+        return cls(open_session(package, threads))
 
     def logits(self, classes: np.ndarray, known: np.ndarray) -> np.ndarray:
         """classes, known: (T, 4) -> (T, 4, N_CLASSES) float32."""

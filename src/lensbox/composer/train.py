@@ -297,8 +297,9 @@ def fixed_windows(
 def train_inpaint(
     options: ComposerOptions, out: Path, progress: TrainProgress, cache_dir: Path
 ) -> Any:
-    from lensbox.composer.evaluate import evaluate_generator, open_inpainter
+    from lensbox.composer.evaluate import evaluate_generator
     from lensbox.composer.report import composer_sections
+    from lensbox.composer.studio import open_composer
     from lensbox.manifest import OutputSpec
     from lensbox.train.callbacks import Checkpointer
     from lensbox.train.loop import resume_from, save_epoch
@@ -333,8 +334,7 @@ def train_inpaint(
     probe = fixed_windows(test[:2], seed=7)[0]
 
     def score(folder: Path) -> dict[str, Any]:
-        _, model = open_inpainter(folder)
-        return evaluate_generator(model, test, seed=options.seed)
+        return evaluate_generator(open_composer(folder)[1], test, seed=options.seed)
 
     return package_composer(
         network, out, data, options, progress, started, history, probe, score,

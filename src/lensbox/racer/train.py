@@ -24,6 +24,7 @@ import numpy as np
 from lensbox._atomic import atomic_write_with
 from lensbox._optional import require
 from lensbox.errors import TrainError
+from lensbox.racer import features
 from lensbox.racer.config import Hyperparameters, ModelMetadata
 from lensbox.racer.reward import RewardFunction
 from lensbox.racer.track import Track
@@ -78,6 +79,12 @@ def make_envs(
     return vec_env.VecNormalize(envs, norm_obs=False, norm_reward=True, gamma=gamma)
 
 
+def teacher_algorithm(metadata: ModelMetadata) -> Any:
+    """stable-baselines3's PPO for a discrete action space, SAC for a continuous one."""
+    sb3 = require("stable_baselines3", extra="racer")
+    return sb3.PPO if metadata.discrete else sb3.SAC
+
+
 def train_teacher(
     track: Track,
     reward: RewardFunction,
@@ -98,8 +105,7 @@ def train_teacher(
     n_envs = 4
     envs = make_envs([track], reward, metadata, n_objects, n_envs, seed, hyper.discount_factor)
     if resumed_from is not None:
-        algorithm = sb3.PPO if metadata.discrete else sb3.SAC
-        model = algorithm.load(resumed_from, env=envs, device="cpu")
+        model = teacher_algorithm(metadata).load(resumed_from, env=envs, device="cpu")
     elif metadata.discrete:
         # DeepRacer collects num_episodes_between_training episodes per update; early episodes
         # are short, so a rollout of ~20 episodes is a few thousand steps.
@@ -241,9 +247,9 @@ def train_teachers(
         except Exception as exc:  # the first teacher stands alone; say why
             progress.message(f"the second teacher failed ({type(exc).__name__}: {exc})")
             return first, teacher_lap(first.policy, track, reward, metadata, n_objects), []
-    sb3 = require("stable_baselines3", extra="racer")
-    algorithm = sb3.PPO if metadata.discrete else sb3.SAC
-    second = TeacherResult(algorithm.load(other, device="cpu"), history, steps, samples)
+    second = TeacherResult(
+        teacher_algorithm(metadata).load(other, device="cpu"), history, steps, samples
+    )
     other.unlink(missing_ok=True)
     candidates = []
     for name, teacher in (("seed", first), ("seed+7919", second)):
@@ -329,16 +335,15 @@ def build_student(n_outputs: int) -> Any:
     return Student()
 
 
-BOX_WEIGHT = 3.0  # a frame with a box close ahead counts this many times in the student's loss
+BOX_WEIGHT = 3.0  # a frame with a box ahead counts this many times in the student's loss
+FIRST_BOX_DISTANCE = features.SIZE - 2 * features.N_BOXES  # the state's entry: distance / range
 
 
 def _box_near(state: np.ndarray) -> bool:
-    """Whether the teacher's state has a box within reach: the rare frames that decide a
-    crash, a few percent of the driving, which a plain average lets the lane-keeping drown."""
-    from lensbox.racer import features
-
-    first_box_distance = state[features.SIZE - 2 * features.N_BOXES]
-    return bool(first_box_distance < 1.0)
+    """Whether the teacher's state has a box ahead within its box range (BOX_RANGE, 3 m; the
+    entry reads 1.0 when there is none): the frames that decide a crash, which a plain average
+    lets the lane-keeping drown."""
+    return bool(state[FIRST_BOX_DISTANCE] < 1.0)
 
 
 def student_input(frames: np.ndarray) -> np.ndarray:
@@ -362,7 +367,6 @@ def train_student(
     action, fit the CNN on everything so far; repeat until the time is up. A resumed student
     starts at its next iteration, where it already does most of the driving."""
     torch = require("torch", extra="train")
-    from lensbox.racer import features
     from lensbox.racer.env import RaceEnv
 
     torch.manual_seed(seed + student.first_iteration)

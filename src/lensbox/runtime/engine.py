@@ -6,14 +6,13 @@ input shape disagrees with its manifest is refused before the first frame.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from lensbox._optional import require
+from lensbox._onnx import open_session
 from lensbox.errors import PackageError
 from lensbox.manifest import ModelPackage, load_package
 from lensbox.preprocess import to_batch, to_tensor
@@ -41,7 +40,7 @@ class Engine:
             task = get_task(package.manifest.task)
         except PackageError as exc:
             raise PackageError(f"{path}: {exc}") from None
-        session = _session(package, threads, str(path))
+        session = open_session(package, threads, str(path))
         check_io(package, session, str(path))
         engine = cls(package, session, task)
         engine.warm_up()
@@ -51,7 +50,7 @@ class Engine:
         """Another session on the same (already verified) package, for a parallel worker."""
         engine = Engine(
             self.package,
-            _session(self.package, threads, str(self.package.root)),
+            open_session(self.package, threads, str(self.package.root)),
             self.task,
             self.state,
         )
@@ -183,17 +182,3 @@ def check_io(package: ModelPackage, session: Any, source: str) -> None:
             f"{source}: manifest outputs {missing} are not outputs of model.onnx "
             f"(it has {sorted(outputs)})"
         )
-
-
-def _session(package: ModelPackage, threads: int | None, source: str) -> Any:
-    ort = require("onnxruntime", extra="runtime")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(
-            str(package.model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-    except Exception as exc:
-        raise PackageError(f"{source}: onnxruntime cannot load model.onnx: {exc}") from None

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import secrets
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse
 
+from lensbox._atomic import atomic_write_json
 from lensbox.console.db import Model
 from lensbox.console.dependencies import SessionDep, SettingsDep, StoreDep
 from lensbox.console.schemas import MAX_ID
@@ -53,7 +54,7 @@ def create_composition(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Generate and keep the files; the pages call this too. Bad input is a 400 in one line."""
-    from lensbox.composer.melody import read_melody
+    from lensbox.composer.melody import parse_melody
     from lensbox.composer.samples import load_sample
     from lensbox.composer.studio import generate_files
 
@@ -69,12 +70,7 @@ def create_composition(
     folder.mkdir(parents=True)
     try:
         if melody_bytes is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "melody.mid"
-                path.write_bytes(melody_bytes)
-                melody = read_melody(path)
-                melody.source = "uploaded melody"
-                melody.messages = [m.replace(str(path), "uploaded melody") for m in melody.messages]
+            melody = parse_melody(melody_bytes, "uploaded melody")
         else:
             melody = load_sample(str(sample))
         result = generate_files(
@@ -83,9 +79,7 @@ def create_composition(
             fraction=fraction, seed=seed,
         )  # fmt: skip
     except LensboxError as exc:
-        for leftover in folder.iterdir():
-            leftover.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder)
         raise HTTPException(400, str(exc).replace(str(folder), "composition")) from None
     document = {
         "id": composition_id,
@@ -93,7 +87,7 @@ def create_composition(
         **{k: v for k, v in result.items() if k not in ("model", "midi", "wav", "png")},
         "files": {kind: f"/api/v1/compositions/{composition_id}/{kind}" for kind in FILES},
     }
-    (folder / "result.json").write_text(json.dumps(document, indent=2))
+    atomic_write_json(folder / "result.json", document)  # its presence means "done"
     return document
 
 
