@@ -81,3 +81,18 @@ def test_samples_are_listed_and_each_reads_as_a_melody(capsys: pytest.CaptureFix
     for name in names:
         melody = load_sample(name)
         assert len(melody.notes) == len([e for e in SAMPLES[name].events() if e[0] is not None])
+
+
+def test_train_and_evaluate_refuse_missing_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for args, needle in (
+        (["train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "m")], "nope"),
+        (["evaluate", str(tmp_path / "no-model")], "no-model"),
+        (["generate", str(tmp_path / "no-model"), "--melody", "sample:twinkle", "--out",
+          str(tmp_path / "o.mid")], "no-model"),
+    ):  # fmt: skip
+        code, _, err = cli_in_process(capsys, "composer", *args)
+        assert code == 1 and "Traceback" not in err, err
+        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and needle in errors[0], err  # progress lines may come before
