@@ -26,6 +26,7 @@ from lensbox.errors import ChecksumError, PackageError, SchemaError
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "manifest.json"
+REPORT_FILE = "report.html"
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -208,13 +209,16 @@ def write_package(
 
 def zip_package(folder: Path, archive: Path) -> Path:
     """Zip a package folder's model.onnx, manifest.json and the files the manifest lists (the
-    form uploads and devices use)."""
+    form uploads and devices use), plus its training report when there is one: the console
+    shows it on the model's page; a device never reads it."""
     manifest = parse_manifest(
         json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8")), str(folder)
     )
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in manifest.file_names():
             zf.write(folder / name, name)
+        if (folder / REPORT_FILE).is_file():
+            zf.write(folder / REPORT_FILE, REPORT_FILE)
     return archive
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,27 +18,18 @@ from lensbox.console.settings import ConsoleSettings
 from tests.helpers import free_port, wait_url
 
 
-@pytest.fixture
-def console(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+@contextmanager
+def running_console(data: Path, max_upload_mb: int) -> Iterator[tuple[str, str, Path]]:
     port = free_port()
-    data = tmp_path / "console-data"
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "lensbox",
-            "console",
-            "--data",
-            str(data),
-            "--port",
-            str(port),
-            "--max-upload-mb",
-            "5",
+            sys.executable, "-m", "lensbox", "console", "--data", str(data), "--port", str(port),
+            "--max-upload-mb", str(max_upload_mb),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         wait_url(url + "/health")
@@ -47,6 +39,20 @@ def console(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """A console with a 5 MB upload limit (the limit's own tests need a small one)."""
+    with running_console(tmp_path / "console-data", 5) as running:
+        yield running
+
+
+@pytest.fixture
+def roomy_console(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """A console whose upload limit takes a trained MobileNetV2 package (about 9 MB)."""
+    with running_console(tmp_path / "console-data", 100) as running:
+        yield running
 
 
 @pytest.fixture

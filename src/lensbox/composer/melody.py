@@ -125,3 +125,27 @@ def melody_from_midi(midi: Any, source: str) -> Melody:
             f"({len(notes)} of {len(raw)} notes)"
         )
     return melody
+
+
+MAX_PLAYED_NOTES = 2000
+
+
+def played_melody(notes: list[tuple[int, float, float]], bpm: float = 120.0) -> Melody:
+    """A melody played on the studio's on-screen keyboard: (MIDI pitch, start s, end s) as
+    played, from the first key pressed. Without a metronome the grid is the bpm's (MIDI's
+    default 120: a 16th is 0.125 s), which the model's quantisation then follows."""
+    pretty_midi = require("pretty_midi", extra="composer")
+    source = "played melody"
+    if not notes:
+        raise MusicError(f"{source}: no keys were played; play a tune or pick a sample")
+    if len(notes) > MAX_PLAYED_NOTES:
+        raise MusicError(f"{source}: over {MAX_PLAYED_NOTES} notes; upload a MIDI file instead")
+    origin = min(start for _, start, _ in notes)
+    midi = pretty_midi.PrettyMIDI(initial_tempo=bpm)
+    line = pretty_midi.Instrument(program=0, name="melody")
+    for pitch, start, end in notes:
+        if not 0 <= pitch <= 127 or not end > start >= origin:
+            raise MusicError(f"{source}: note {pitch} at {start}-{end} s is not a played note")
+        line.notes.append(pretty_midi.Note(90, int(pitch), start - origin, end - origin))
+    midi.instruments.append(line)
+    return melody_from_midi(midi, source)

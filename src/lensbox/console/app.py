@@ -23,6 +23,12 @@ from lensbox.console.routers import (
     projects,
     training,
     web,
+    web_devices,
+    web_league,
+    web_models,
+    web_projects,
+    web_studio,
+    web_training,
 )
 from lensbox.console.schemas import ERRORS
 from lensbox.console.security import hash_secret, new_secret, write_private
@@ -68,8 +74,9 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     ):  # fmt: skip
         app.include_router(router, prefix="/api/v1", dependencies=admin, responses=ERRORS)
     app.include_router(agent.router, prefix="/api/v1", responses=ERRORS)
-    app.state.web_sessions = set()
-    app.include_router(web.router)
+    app.state.web_sessions = {}  # hash of a browser session's cookie -> its CSRF token
+    for pages in (web, web_devices, web_projects, web_models, web_training, web_league, web_studio):
+        app.include_router(pages.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

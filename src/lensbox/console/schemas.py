@@ -74,6 +74,10 @@ class DeviceIn(BaseModel):
     group: str | None = Field(default=None, pattern=NAME, description="deploy to it by group")
 
 
+class DeviceGroupIn(BaseModel):
+    group: str | None = Field(default=None, pattern=NAME, description="null: in no group")
+
+
 class DeviceCreated(BaseModel):
     id: int
     name: str

@@ -52,9 +52,11 @@ def create_composition(
     bars: int = 4,
     fraction: float = 0.25,
     seed: int = 0,
+    played: list[tuple[int, float, float]] | None = None,
 ) -> dict[str, Any]:
-    """Generate and keep the files; the pages call this too. Bad input is a 400 in one line."""
-    from lensbox.composer.melody import parse_melody
+    """Generate and keep the files; the pages call this too (``played``: notes from the
+    studio's on-screen keyboard). Bad input is a 400 in one line."""
+    from lensbox.composer.melody import parse_melody, played_melody
     from lensbox.composer.samples import load_sample
     from lensbox.composer.studio import generate_files
 
@@ -63,7 +65,7 @@ def create_composition(
         raise HTTPException(404, f"no model {model_id}")
     if model.task != "compose":
         raise HTTPException(400, f"model {model.id} is a {model.task} model; use a compose model")
-    if (melody_bytes is None) == (sample is None):
+    if sum(given is not None for given in (melody_bytes, sample, played)) != 1:
         raise HTTPException(400, "give either a melody file or a sample name, not both")
     composition_id = secrets.token_hex(16)
     folder = compositions_dir(settings) / composition_id
@@ -71,6 +73,8 @@ def create_composition(
     try:
         if melody_bytes is not None:
             melody = parse_melody(melody_bytes, "uploaded melody")
+        elif played is not None:
+            melody = played_melody(played)
         else:
             melody = load_sample(str(sample))
         result = generate_files(

@@ -15,6 +15,7 @@ from lensbox.console.schemas import (
     DeployIn,
     DeploymentOut,
     DeviceCreated,
+    DeviceGroupIn,
     DeviceIn,
     DeviceOut,
     GroupDeployIn,
@@ -68,20 +69,30 @@ def add_device(body: DeviceIn, session: SessionDep) -> DeviceCreated:
     return DeviceCreated(id=device.id, name=device.name, token=token)
 
 
+def device_out(device: Device) -> DeviceOut:
+    return DeviceOut(
+        id=device.id,
+        group=device.group,
+        name=device.name,
+        state=device.state,
+        model_sha256=device.model_sha256,
+        fps=device.fps,
+        last_seen=device.last_seen,
+    )
+
+
 @router.get("/devices", response_model=list[DeviceOut])
 def list_devices(session: SessionDep) -> list[DeviceOut]:
-    return [
-        DeviceOut(
-            id=d.id,
-            group=d.group,
-            name=d.name,
-            state=d.state,
-            model_sha256=d.model_sha256,
-            fps=d.fps,
-            last_seen=d.last_seen,
-        )
-        for d in session.scalars(select(Device).order_by(Device.name))
-    ]
+    return [device_out(d) for d in session.scalars(select(Device).order_by(Device.name))]
+
+
+@router.put("/devices/{name}/group", response_model=DeviceOut)
+def set_group(name: str, body: DeviceGroupIn, session: SessionDep) -> DeviceOut:
+    """Move a device into a group (group deployments reach it) or out of every group."""
+    device = find_device(session, name)
+    device.group = body.group
+    session.commit()
+    return device_out(device)
 
 
 @router.get("/devices/{name}/results")

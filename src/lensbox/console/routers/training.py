@@ -118,7 +118,7 @@ def last_progress(settings: Any, job_id: int) -> dict[str, Any] | None:
     return None
 
 
-def _job_out(job: TrainingJob, settings: Any) -> JobOut:
+def job_out(job: TrainingJob, settings: Any) -> JobOut:
     return JobOut(
         id=job.id,
         dataset_id=job.dataset_id,
@@ -167,7 +167,7 @@ def start_job(body: JobIn, request: Request, session: SessionDep, settings: Sett
         name=f"lensbox-job-{job.id}",
     )
     session.commit()
-    return _job_out(job, settings)
+    return job_out(job, settings)
 
 
 def _finish(app: Any, job_id: int, returncode: int, stdout: bytes, out: Path) -> None:
@@ -182,7 +182,7 @@ def _finish(app: Any, job_id: int, returncode: int, stdout: bytes, out: Path) ->
                 raise LensboxError(
                     failure_line(job_dir(settings, job_id) / "train.log", returncode)
                 )
-            job.model_id = _register(session, app.state.store, settings, out)
+            job.model_id = register_package(session, app.state.store, settings, out)
             metrics = json.loads(stdout or b"{}").get("metrics", {})
             shown = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
             job.status = "succeeded"
@@ -193,7 +193,7 @@ def _finish(app: Any, job_id: int, returncode: int, stdout: bytes, out: Path) ->
         session.commit()
 
 
-def _register(session: Any, store: Any, settings: Any, package: Path) -> int:
+def register_package(session: Any, store: Any, settings: Any, package: Path) -> int:
     archive = zip_package(package, package.with_suffix(".zip"))
     with open(archive, "rb") as handle:
         sha, size, path = store.put_stream(handle, settings.max_upload_bytes)
@@ -205,7 +205,7 @@ def _register(session: Any, store: Any, settings: Any, package: Path) -> int:
 @router.get("/training-jobs", response_model=list[JobOut])
 def list_jobs(session: SessionDep, settings: SettingsDep) -> list[JobOut]:
     return [
-        _job_out(j, settings) for j in session.scalars(select(TrainingJob).order_by(TrainingJob.id))
+        job_out(j, settings) for j in session.scalars(select(TrainingJob).order_by(TrainingJob.id))
     ]
 
 
@@ -214,7 +214,7 @@ def get_job(job_id: Id, session: SessionDep, settings: SettingsDep) -> JobOut:
     job = session.get(TrainingJob, job_id)
     if job is None:
         raise HTTPException(404, f"no training job {job_id}")
-    return _job_out(job, settings)
+    return job_out(job, settings)
 
 
 @router.get("/training-jobs/{job_id}/events")
