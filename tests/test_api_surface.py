@@ -10,6 +10,7 @@ import lensbox
 from lensbox import errors
 
 EXPECTED = [
+    "AccuracyDropError",
     "ChecksumError",
     "ConsoleError",
     "DataError",

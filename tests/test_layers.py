@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
         "lensbox.composer.gan_train",
         "lensbox.composer.trainers",
         "lensbox.composer.report",
+        "lensbox.optimize",
     ),
     ("lensbox.cli", "lensbox.console"),
     ("lensbox", "lensbox.__main__"),

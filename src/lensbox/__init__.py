@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from lensbox._version import __version__
 from lensbox.errors import (
+    AccuracyDropError,
     ChecksumError,
     ConsoleError,
     DataError,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from lensbox.runtime.engine import Engine
 
 __all__ = [
+    "AccuracyDropError",
     "ChecksumError",
     "ConsoleError",
     "DataError",

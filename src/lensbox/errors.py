@@ -20,6 +20,7 @@ defined here, so this tree is the whole list (a test checks it against the class
     ├── FunctionError           an inference function cannot be loaded or has no ``process``
     ├── RewardError             a reward function does not load, raises or returns no number
     ├── MusicError              a melody or score cannot be used (corrupt, empty, too long)
+    ├── AccuracyDropError       an optimized model lost more of its metric than allowed
     ├── ConsoleError            the console answered with an error or could not be reached
     └── UploadTooLarge          an upload to the console is over its size limit
 """
@@ -82,6 +83,10 @@ class RewardError(LensboxError):
 
 class MusicError(LensboxError):
     """A melody or a score cannot be used: corrupt, without notes, too long, unknown sample."""
+
+
+class AccuracyDropError(LensboxError):
+    """An optimized model lost more of its held-out metric than allowed; nothing was written."""
 
 
 class ConsoleError(LensboxError):

@@ -25,6 +25,7 @@ def evaluate_package(
     root: str | Path,
     options: dict[str, Any] | None = None,
     threads: int | None = None,
+    backend: str | None = None,
 ) -> dict[str, Any]:
     """Score the package at ``package_path`` on the dataset at ``root``.
 
@@ -38,12 +39,13 @@ def evaluate_package(
     for name in given:
         if name not in evaluator.options:
             raise LensboxError(f"--{name.replace('_', '-')} does not apply to a {task} model")
-    engine = Engine.open(package_path, threads=threads)
+    engine = Engine.open(package_path, threads=threads, backend=backend)
     start = time.perf_counter()
     result = evaluator.run(engine, Path(root), **given)
     wall = time.perf_counter() - start
     count = result.get(f"n_{evaluator.unit}", 0)
     result[f"{evaluator.unit}_per_second"] = round(count / wall, 2) if wall else 0.0
     result["model"] = model_info(engine)
+    result["backend"] = engine.backend
     result["data"] = str(root)
     return result

@@ -105,6 +105,11 @@ class ModelManifest(BaseModel):
     task_params: dict[str, Any] = Field(default_factory=dict)
     # Further files of the package (name -> sha256), e.g. an activity model's temporal head.
     files: dict[str, str] = Field(default_factory=dict)
+    # "int8" after `lensbox optimize --int8`; what it was calibrated on and what it scored.
+    precision: Literal["fp32", "int8"] = "fp32"
+    optimization: dict[str, Any] = Field(default_factory=dict)
+    # The inference engine this package runs best on; a device without it falls back.
+    preferred_backend: Literal["onnxruntime", "openvino"] | None = None
 
     @field_validator("files")
     @classmethod

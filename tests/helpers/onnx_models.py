@@ -11,7 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lensbox.manifest import InputSpec, ModelManifest, ModelPackage, OutputSpec, write_package
+from lensbox.manifest import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    InputSpec,
+    ModelManifest,
+    ModelPackage,
+    OutputSpec,
+    write_package,
+)
 
 COLOUR_LABELS = ["red", "green", "blue"]
 
@@ -80,3 +88,43 @@ def write_video(
         writer.write(frame)
     writer.release()
     return path
+
+
+def conv_colour_package(root: Path, size: int = 32) -> ModelPackage:
+    """The colour classifier with a real convolution in front (1x1, identity, ReLU): a graph
+    that INT8 quantization rewrites layer by layer, with an answer known in advance."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    conv = helper.make_tensor(
+        "conv_w", TensorProto.FLOAT, [3, 3, 1, 1], (np.eye(3) * 2.0).ravel().tolist()
+    )
+    bias = helper.make_tensor("conv_b", TensorProto.FLOAT, [3], [0.0, 0.0, 0.0])
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 3], (np.eye(3) * 10.0).ravel().tolist())
+    nodes = [
+        helper.make_node("Conv", ["input", "conv_w", "conv_b"], ["conv"], name="conv"),
+        helper.make_node("Relu", ["conv"], ["relu"]),
+        helper.make_node("GlobalAveragePool", ["relu"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "w"], ["logits"], name="head"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "conv-colour",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, size, size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
+        initializer=[conv, bias, weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    manifest = ModelManifest(
+        name=root.name,
+        task="classify",
+        labels=COLOUR_LABELS,
+        # ImageNet normalisation, as the trained backbones have: black is not zero.
+        input=InputSpec(height=size, width=size, mean=IMAGENET_MEAN, std=IMAGENET_STD),
+        outputs=[OutputSpec(name="logits")],
+        sha256="0" * 64,
+    )
+    return write_package(root, model.SerializeToString(), manifest)

@@ -16,8 +16,10 @@ from lensbox.cli import data as _data
 from lensbox.cli import model as _model
 from lensbox.cli import project as _project
 from lensbox.cli import racer as _racer
+from lensbox.cli.bench import bench
 from lensbox.cli.demo import demo
 from lensbox.cli.evaluate import evaluate, predict
+from lensbox.cli.optimize import optimize
 from lensbox.cli.run import run
 from lensbox.cli.train import TaskFlagsCommand, train
 from lensbox.errors import LensboxError
@@ -39,6 +41,8 @@ app.command("evaluate")(evaluate)
 app.command("predict")(predict)
 app.command("demo")(demo)
 app.command("run")(run)
+app.command("bench")(bench)
+app.command("optimize")(optimize)
 app.add_typer(_model.app, name="model")
 app.add_typer(_project.app, name="project")
 app.add_typer(_racer.app, name="racer")

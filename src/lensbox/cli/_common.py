@@ -19,3 +19,9 @@ def emit_json(document: Any) -> None:
 def say(text: str) -> None:
     """A human line on stderr (stdout stays free for --json)."""
     stderr.print(text, markup=False)
+
+
+BACKEND_HELP = (
+    "Inference engine: onnxruntime or openvino (pip install 'lensbox[openvino]'); "
+    "default: the manifest's preferred backend, else onnxruntime."
+)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lensbox.cli._common import emit_json, say
+from lensbox.cli._common import BACKEND_HELP, emit_json, say
 from lensbox.errors import ImageError
 
 
@@ -25,6 +25,7 @@ def evaluate(
         "the one the model was trained with).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
 ) -> None:
     """Score a package on labelled data with onnxruntime: accuracy, mAP, mIoU per task."""
     from lensbox.evaluation import evaluate_package
@@ -32,7 +33,9 @@ def evaluate(
     from lensbox.tasks import get_evaluator
 
     unit = get_evaluator(load_package(model).manifest.task).unit
-    result = evaluate_package(model, directory, {"split": split, "ignore_index": ignore_index})
+    result = evaluate_package(
+        model, directory, {"split": split, "ignore_index": ignore_index}, backend=backend
+    )
     if as_json:
         emit_json(result)
         return

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from lensbox.cli._common import emit_json, say
+from lensbox.cli._common import BACKEND_HELP, emit_json, say
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -65,6 +65,7 @@ def run(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Log connections and reconnections."
     ),
+    backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
 ) -> None:
     """Run a model package on a video source with both live streams and result sinks."""
     from lensbox.runtime.device import Device, DeviceOptions
@@ -84,6 +85,7 @@ def run(
         realtime=realtime,
         loop=loop,
         task_params=parse_settings(settings),
+        backend=backend,
     )
 
     def show(message: object) -> None:

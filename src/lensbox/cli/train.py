@@ -88,6 +88,12 @@ def train(
     progress_file: Path | None = typer.Option(
         None, "--progress-file", help="Also write progress as JSON lines here."
     ),
+    int8: bool = typer.Option(
+        False,
+        "--int8",
+        help="Also write OUT-int8: INT8, calibrated on the training images, kept only if its "
+        "held-out metric drops by at most one point (as `lensbox optimize --int8`).",
+    ),
 ) -> None:
     """Transfer-learn from ImageNet-pretrained MobileNetV2 and write MODEL (ONNX + manifest)."""
     from lensbox.train import get_trainer
@@ -120,6 +126,8 @@ def train(
     }
     if outcome.best_epoch is not None:
         summary["best_epoch"] = outcome.best_epoch
+    if int8:
+        summary["int8"] = _int8_sibling(outcome.out, Path(outcome.report.root))
     if as_json:
         emit_json(summary)
         return
@@ -130,3 +138,18 @@ def train(
         f"model package: {outcome.out} ({headline or 'no held-out metrics'}; report "
         f"{outcome.out / 'report.html'})"
     )
+
+
+def _int8_sibling(package: Path, images: Path) -> dict[str, Any]:
+    """The optional INT8 package beside the FP32 one; a refusal is reported, not fatal: the
+    FP32 model is what training promised."""
+    from lensbox.errors import LensboxError
+    from lensbox.optimize.int8 import optimize_int8
+
+    try:
+        result = optimize_int8(package, images, package.with_name(package.name + "-int8"), say=say)
+    except LensboxError as exc:
+        say(f"INT8 not written: {exc}")
+        return {"written": False, "reason": str(exc)}
+    say(f"INT8 package: {result.out} ({result.metric} {result.int8} vs FP32 {result.fp32})")
+    return {"written": True, **result.to_dict()}

@@ -44,6 +44,7 @@ class DeviceOptions:
     loop: bool = False
     stream_fps: float = 15.0
     task_params: dict[str, Any] = field(default_factory=dict)  # decoding overrides
+    backend: str | None = None  # onnxruntime or openvino; None: the manifest's preference
     extra_sinks: list[Sink] = field(default_factory=list)
 
 
@@ -107,7 +108,7 @@ class Device:
     def build(
         cls, options: DeviceOptions, on_result: Callable[[Message], None] | None = None
     ) -> Device:
-        engine = Engine.open(options.model)
+        engine = Engine.open(options.model, backend=options.backend)
         if options.task_params:
             engine = engine.with_task_params(**options.task_params)
         source = open_source(options.source)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lensbox._onnx import open_session
+from lensbox._onnx import open_session, resolve_backend
 from lensbox.errors import PackageError
 from lensbox.manifest import ModelPackage, load_package
 from lensbox.preprocess import to_batch, to_tensor
@@ -23,8 +23,16 @@ from lensbox.tasks import Task, get_task
 class Engine:
     """Runs one model package. Build it with :meth:`open`; the constructor takes a session."""
 
-    def __init__(self, package: ModelPackage, session: Any, task: Task, state: Any = None) -> None:
+    def __init__(
+        self,
+        package: ModelPackage,
+        session: Any,
+        task: Task,
+        state: Any = None,
+        backend: str = "onnxruntime",
+    ) -> None:
         self.package = package
+        self.backend = backend
         self.manifest = package.manifest
         self.session = session
         self.task = task
@@ -34,15 +42,19 @@ class Engine:
         self.output_names = [o.name for o in self.manifest.outputs]
 
     @classmethod
-    def open(cls, path: str | Path, threads: int | None = None) -> Engine:
+    def open(
+        cls, path: str | Path, threads: int | None = None, backend: str | None = None
+    ) -> Engine:
+        """``backend``: onnxruntime or openvino; None takes the manifest's preference."""
         package = load_package(path)
         try:
             task = get_task(package.manifest.task)
         except PackageError as exc:
             raise PackageError(f"{path}: {exc}") from None
-        session = open_session(package, threads, str(path))
+        chosen = resolve_backend(package, backend, str(path))
+        session = open_session(package, threads, str(path), chosen)
         check_io(package, session, str(path))
-        engine = cls(package, session, task)
+        engine = cls(package, session, task, backend=chosen)
         engine.warm_up()
         return engine
 
@@ -50,9 +62,10 @@ class Engine:
         """Another session on the same (already verified) package, for a parallel worker."""
         engine = Engine(
             self.package,
-            open_session(self.package, threads, str(self.package.root)),
+            open_session(self.package, threads, str(self.package.root), self.backend),
             self.task,
             self.state,
+            self.backend,
         )
         engine.warm_up()
         return engine
@@ -71,7 +84,7 @@ class Engine:
         package = ModelPackage(
             self.package.root, self.manifest.model_copy(update={"task_params": merged})
         )
-        return Engine(package, self.session, self.task, self.state)
+        return Engine(package, self.session, self.task, self.state, self.backend)
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         return list(self.session.run(self.output_names, {self.input_name: batch}))
