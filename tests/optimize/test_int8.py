@@ -120,3 +120,19 @@ def test_the_console_shows_precision_and_both_figures(
     assert 'id="precision">INT8<' in page
     assert f"<th>accuracy FP32</th><td>{result.fp32}</td>" in page
     assert f"<th>accuracy INT8</th><td>{result.int8}</td>" in page
+
+
+@pytest.mark.slow
+def test_train_int8_writes_a_guarded_sibling_scored_on_the_rebuilt_split(tmp_path: Path) -> None:
+    data = make_imagefolder(tmp_path / "bins", per_class=10)
+    out = tmp_path / "bins-model"
+    done = lensbox(
+        "train", str(data), "--out", str(out), "--epochs", "1", "--image-size", "64",
+        "--int8", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    int8 = json.loads(done.stdout)["int8"]
+    assert int8["written"] and int8["out"] == str(tmp_path / "bins-model-int8")
+    record = load_package(tmp_path / "bins-model-int8").manifest.optimization
+    assert record["evaluated_on"] == "training's held-out split"
+    assert record["fp32"] == load_package(out).manifest.metrics["val_accuracy"]
