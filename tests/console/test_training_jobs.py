@@ -10,16 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import add_bad_files, make_imagefolder
-
-
-def _zip_folder(folder: Path, top: str = "") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, f"{top}{path.relative_to(folder)}")
-    return buffer.getvalue()
+from tests.helpers import add_bad_files, make_imagefolder, zip_folder
 
 
 @pytest.mark.slow
@@ -28,7 +19,7 @@ def test_dataset_upload_check_and_training_job(client: TestClient, tmp_path: Pat
     add_bad_files(data)
     response = client.post(
         "/api/v1/datasets",
-        files={"file": ("bins.zip", _zip_folder(data, "bins/"), "application/zip")},
+        files={"file": ("bins.zip", zip_folder(data, "bins/"), "application/zip")},
     )
     assert response.status_code == 201, response.text
     dataset = response.json()
@@ -79,7 +70,7 @@ def test_a_detection_dataset_is_recognised_and_trains_a_detector(
     (data / "annotations" / "img000.xml").write_text("<annotation><filename>img000.jpg")
     response = client.post(
         "/api/v1/datasets",
-        files={"file": ("boxes.zip", _zip_folder(data, "boxes/"), "application/zip")},
+        files={"file": ("boxes.zip", zip_folder(data, "boxes/"), "application/zip")},
     )
     assert response.status_code == 201, response.text
     report = response.json()["report"]

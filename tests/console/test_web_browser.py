@@ -4,14 +4,12 @@ page at 1400x900 go to artifacts/; every page is also checked at a 390 px phone 
 
 from __future__ import annotations
 
-import io
 import re
 import shlex
 import signal
 import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any
 import pytest
 
 from lensbox.manifest import zip_package
-from tests.helpers import free_port, make_imagefolder
+from tests.helpers import free_port, make_imagefolder, zip_folder
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, requires_chromium
 from tests.helpers.onnx_models import write_video
 
@@ -61,15 +59,6 @@ def shoot(page: Any, name: str) -> None:
     assert overflow <= 390, f"{name} page is {overflow} px wide at a 390 px viewport"
 
 
-def _zip(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, f"bins/{path.relative_to(folder)}")
-    return buffer.getvalue()
-
-
 def _results_rows(page: Any) -> list[str]:
     return [row.inner_text() for row in page.locator("#results tbody tr").all()]
 
@@ -77,7 +66,7 @@ def _results_rows(page: Any) -> list[str]:
 def test_the_whole_deeplens_loop_in_the_browser(roomy_console, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base, key, _ = roomy_console
     dataset = tmp_path / "bins.zip"
-    dataset.write_bytes(_zip(make_imagefolder(tmp_path / "bins", per_class=8)))
+    dataset.write_bytes(zip_folder(make_imagefolder(tmp_path / "bins", per_class=8), "bins/"))
     video = write_video(tmp_path / "clip.mp4", [BGR_GREEN] * 60, fps=20)
     agent = None
     with browser_page(base, key) as page:

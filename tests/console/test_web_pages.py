@@ -3,11 +3,9 @@ and each form doing what its API call does, with refusals shown on the page."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from fastapi.testclient import TestClient
 from lensbox.console.app import create_app
 from lensbox.console.settings import ConsoleSettings
 from lensbox.manifest import zip_package
-from tests.helpers import add_bad_files, make_imagefolder
+from tests.helpers import add_bad_files, make_imagefolder, zip_folder
 from tests.helpers.onnx_models import colour_package
 from tests.helpers.web import csrf_of, sign_in
 
@@ -158,22 +156,15 @@ def test_model_project_and_device_forms(app, tmp_path: Path) -> None:  # type: i
     assert "garage" in client.get("/devices/cam").text
 
 
-def _zip(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, f"bins/{path.relative_to(folder)}")
-    return buffer.getvalue()
-
-
 def test_dataset_form_shows_the_check_report_and_bad_training_options(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(app, follow_redirects=False)
     csrf = sign_in(client, app.state.new_admin_key)
     data = make_imagefolder(tmp_path / "bins", per_class=4)
     add_bad_files(data)
     uploaded = client.post(
-        "/training/datasets", data={"csrf": csrf}, files={"file": ("bins.zip", _zip(data))}
+        "/training/datasets",
+        data={"csrf": csrf},
+        files={"file": ("bins.zip", zip_folder(data, "bins/"))},
     )
     assert uploaded.status_code == 303
     page = client.get(uploaded.headers["location"]).text

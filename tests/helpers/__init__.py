@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,13 @@ def start_agent(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def zip_folder(folder: Path, top: str = "") -> bytes:
+    """The folder's files as zip bytes, under ``top`` (e.g. ``"bins/"``) inside the archive."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"{top}{path.relative_to(folder)}")
+    return buffer.getvalue()
