@@ -96,6 +96,25 @@ def test_bad_inputs_get_one_line(model_and_data: tuple[Path, Path, Path], tmp_pa
         done = lensbox("optimize", str(model), *flags, "--out", str(tmp_path / "x"))
         assert done.returncode != 0 and expected in done.stderr, (flags, done.stderr)
         assert "Traceback" not in done.stderr
+    missing = tmp_path / "no-such-model"
+    for command in (
+        [
+            "optimize",
+            str(missing),
+            "--int8",
+            "--calibration",
+            str(held_out),
+            "--out",
+            str(tmp_path / "y"),
+        ],
+        ["bench", str(missing), "--seconds", "0.2"],
+        ["bench", str(model), "--images", str(empty), "--seconds", "0.2"],
+    ):
+        done = lensbox(*command)
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert done.returncode != 0 and len(errors) == 1, (command, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert "no-such-model" in lensbox("bench", str(missing)).stderr
 
 
 def test_the_console_shows_precision_and_both_figures(

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from lensbox._optional import require
+from lensbox.data.images import IMAGE_EXTENSIONS
 from lensbox.errors import DataError
 from lensbox.manifest import InputSpec
 from lensbox.preprocess import to_tensor
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_IMAGES = 300  # "a few hundred": ranges settle long before; more only costs minutes
 
 
@@ -34,7 +34,7 @@ def load_calibration(folder: Path, spec: InputSpec, limit: int = MAX_IMAGES) -> 
     cv2 = require("cv2", extra="runtime")
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder; pass --calibration DIR of images")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise DataError(f"{folder}: holds no images (.jpg, .png, ...); pass a folder of images")
     if len(files) > limit:

@@ -14,7 +14,7 @@ from typing import Any
 
 from lensbox._optional import require
 from lensbox.errors import AccuracyDropError, LensboxError
-from lensbox.manifest import MANIFEST_FILE, REPORT_FILE, ModelPackage, load_package, write_package
+from lensbox.manifest import REPORT_FILE, ModelPackage, load_package, write_package
 from lensbox.optimize.calibration import CalibrationSet, load_calibration
 from lensbox.optimize.heldout import heldout_target
 from lensbox.tasks import get_evaluator
@@ -239,5 +239,4 @@ def _write_int8(
     report = package.root / REPORT_FILE
     if report.is_file():
         shutil.copyfile(report, out / REPORT_FILE)
-    assert (out / MANIFEST_FILE).is_file()
     return written

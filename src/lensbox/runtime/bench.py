@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from lensbox.data.images import IMAGE_EXTENSIONS
 from lensbox.errors import ImageError
 from lensbox.runtime.engine import Engine
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def input_batches(engine: Engine, batch: int, images: Path | None) -> list[np.ndarray]:
@@ -25,7 +24,7 @@ def input_batches(engine: Engine, batch: int, images: Path | None) -> list[np.nd
     if images is not None:
         import cv2
 
-        files = sorted(p for p in Path(images).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in Path(images).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
         frames = [f for f in (cv2.imread(str(p)) for p in files[:256]) if f is not None]
         if not frames:
             raise ImageError(f"{images}: no readable images (.jpg, .png, ...) to bench on")

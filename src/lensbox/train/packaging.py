@@ -25,6 +25,7 @@ from lensbox.errors import ExportError
 from lensbox.export.onnx_export import PARITY_TOLERANCE, embed_metadata, export_onnx, measure_parity
 from lensbox.manifest import (
     MANIFEST_FILE,
+    REPORT_FILE,
     InputSpec,
     ModelManifest,
     OutputSpec,
@@ -171,7 +172,7 @@ def package_model(
     final = package.manifest.model_copy(update={"metrics": metrics, "provenance": full_provenance})
     atomic_write_json(out / MANIFEST_FILE, final.model_dump(mode="json"))
     atomic_write_json(out / "history.json", history)
-    atomic_write_text(out / "report.html", render_report(final, history, report_sections))
+    atomic_write_text(out / REPORT_FILE, render_report(final, history, report_sections))
     headline = ", ".join([f"{k} {v}" for k, v in metrics.items() if isinstance(v, float)][:3])
     progress.message(
         f"saved {out} ({headline or 'no held-out metrics'}, "

@@ -95,6 +95,14 @@ def create_composition(
     return document
 
 
+def read_melody_upload(melody: UploadFile) -> bytes:
+    """An uploaded MIDI file's bytes, within the size limit (413 beyond it)."""
+    data = melody.file.read(MAX_MELODY_BYTES + 1)
+    if len(data) > MAX_MELODY_BYTES:
+        raise HTTPException(413, f"melody over {MAX_MELODY_BYTES >> 20} MiB; send a MIDI file")
+    return data
+
+
 @router.post("", status_code=201)
 def compose(
     session: SessionDep,
@@ -110,11 +118,7 @@ def compose(
 ) -> dict[str, Any]:
     """Harmonise, rewrite or extend a melody (multipart: a ``melody`` MIDI file or a
     ``sample`` name) with a compose model; the answer links the MIDI, WAV and PNG."""
-    data = None
-    if melody is not None:
-        data = melody.file.read(MAX_MELODY_BYTES + 1)
-        if len(data) > MAX_MELODY_BYTES:
-            raise HTTPException(413, f"melody over {MAX_MELODY_BYTES >> 20} MiB; send a MIDI file")
+    data = read_melody_upload(melody) if melody is not None else None
     return create_composition(
         settings, store, session, model_id, mode, data, sample, bars, fraction, seed
     )

@@ -69,7 +69,7 @@ def list_models(session: SessionDep, name: str | None = None) -> list[ModelOut]:
     return [model_out(m) for m in session.scalars(query)]
 
 
-def _get(session: SessionDep, model_id: int) -> Model:
+def find_model(session: SessionDep, model_id: int) -> Model:
     model = session.get(Model, model_id)
     if model is None:
         raise HTTPException(404, f"no model {model_id}")
@@ -78,12 +78,12 @@ def _get(session: SessionDep, model_id: int) -> Model:
 
 @router.get("/{model_id}", response_model=ModelOut)
 def get_model(model_id: Id, session: SessionDep) -> ModelOut:
-    return model_out(_get(session, model_id))
+    return model_out(find_model(session, model_id))
 
 
 @router.get("/{model_id}/download", response_class=FileResponse)
 def download_model(model_id: Id, session: SessionDep, store: StoreDep) -> FileResponse:
-    model = _get(session, model_id)
+    model = find_model(session, model_id)
     return FileResponse(
         store.path(model.package_sha256),
         media_type="application/zip",
@@ -93,7 +93,7 @@ def download_model(model_id: Id, session: SessionDep, store: StoreDep) -> FileRe
 
 @router.delete("/{model_id}", status_code=204)
 def delete_model(model_id: Id, session: SessionDep) -> None:
-    model = _get(session, model_id)
+    model = find_model(session, model_id)
     used = session.scalar(
         select(func.count(Deployment.id))
         .join(ProjectVersion, Deployment.project_version_id == ProjectVersion.id)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -61,8 +61,8 @@ def _league_page(
 ) -> HTMLResponse:
     try:
         entries = api.board(settings).entries
-    except Exception as exc:  # a damaged league file: the page says so and still works
-        entries, error = [], error or str(getattr(exc, "detail", exc))
+    except HTTPException as exc:  # a damaged league file: the page says so and still works
+        entries, error = [], error or str(exc.detail)
     models = list(session.scalars(select(Model).where(Model.task == "drive").order_by(Model.id)))
     runs = list(session.scalars(select(LeagueRun).order_by(LeagueRun.id.desc()).limit(20)))
     return render(
@@ -187,7 +187,7 @@ def _finish(app: Any, folder: Path, returncode: int, out: Path) -> None:
 
 def _racer_jobs(settings: Any) -> list[dict[str, Any]]:
     jobs = []
-    for path in sorted(racer_jobs_dir(settings).glob("*/status.json"), reverse=True):
+    for path in racer_jobs_dir(settings).glob("*/status.json"):
         try:
             jobs.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):

@@ -57,7 +57,7 @@ def upload_model(
 def model_page(
     model_id: Id, request: Request, session: SessionDep, store: StoreDep, web: Page
 ) -> HTMLResponse:
-    model = _model(session, model_id)
+    model = api.find_model(session, model_id)
     metrics = model.manifest.get("metrics", {})
     headline = {k: v for k, v in metrics.items() if isinstance(v, int | float | str)}
     return render(
@@ -68,7 +68,7 @@ def model_page(
 
 @router.get("/models/{model_id}/report", response_class=HTMLResponse)
 def model_report(model_id: Id, session: SessionDep, store: StoreDep, _: Page) -> Response:
-    report = _report(store, _model(session, model_id))
+    report = _report(store, api.find_model(session, model_id))
     if report is None:
         raise HTTPException(404, "this package carries no training report")
     return Response(
@@ -79,13 +79,6 @@ def model_report(model_id: Id, session: SessionDep, store: StoreDep, _: Page) ->
 @router.get("/models/{model_id}/download", response_class=FileResponse)
 def download(model_id: Id, session: SessionDep, store: StoreDep, _: Page) -> FileResponse:
     return api.download_model(model_id, session, store)
-
-
-def _model(session: SessionDep, model_id: int) -> Model:
-    model = session.get(Model, model_id)
-    if model is None:
-        raise HTTPException(404, f"no model {model_id}")
-    return model
 
 
 def _report(store: StoreDep, model: Model) -> bytes | None:

@@ -56,11 +56,13 @@ def generate(
     data: bytes | None = None
     notes: list[tuple[int, float, float]] | None = None
     if source == "upload":
-        data = melody.file.read(api.MAX_MELODY_BYTES + 1) if melody is not None else b""
+        data, error = (
+            attempt(lambda: api.read_melody_upload(melody)) if melody is not None else (b"", None)
+        )
+        if error:
+            return _studio_page(request, session, web, error)
         if not data:
             return _studio_page(request, session, web, "choose a MIDI file to upload")
-        if len(data) > api.MAX_MELODY_BYTES:
-            return _studio_page(request, session, web, "that MIDI file is over 2 MiB")
     elif source == "played":
         try:
             notes = [(int(p), float(a), float(b)) for p, a, b in json.loads(played or "[]")]

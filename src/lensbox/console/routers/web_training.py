@@ -83,22 +83,24 @@ def start_training(
     image_size: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
 ) -> Response:
-    def start() -> Any:
-        body = api.JobIn(
-            dataset_id=dataset_id,
-            epochs=int(epochs) if epochs.strip() else None,
-            image_size=int(image_size) if image_size.strip() else None,
-            name=name.strip() or None,
-        )
-        return api.start_job(body, request, session, settings)
-
     try:
-        job, error = attempt(start)
+        given_epochs, given_size = (int(t) if t.strip() else None for t in (epochs, image_size))
     except ValueError:
-        job, error = (
-            None,
-            "epochs and image size are whole numbers (or left empty for the defaults)",
+        message = "epochs and image size are whole numbers (or left empty for the defaults)"
+        return _training_page(request, session, settings, web, message)
+    job, error = attempt(
+        lambda: api.start_job(
+            api.JobIn(
+                dataset_id=dataset_id,
+                epochs=given_epochs,
+                image_size=given_size,
+                name=name.strip() or None,
+            ),
+            request,
+            session,
+            settings,
         )
+    )
     if job is None:
         return _training_page(request, session, settings, web, error)
     return RedirectResponse(f"/training#job-{job.id}", status_code=303)
