@@ -124,10 +124,7 @@ def start_racer_training(
     """Check the reward function first; train only a function that ran a whole scripted lap."""
     if track not in SHIPPED:
         return _league_page(request, session, settings, web, f"unknown track {track!r}")
-    root = racer_jobs_dir(settings)
-    job = 1 + max((int(p.name) for p in root.glob("*") if p.name.isdigit()), default=0)
-    folder = root / str(job)
-    folder.mkdir(parents=True)
+    job, folder = _new_job_folder(racer_jobs_dir(settings))
     reward_file = folder / "reward.py"
     atomic_write_text(reward_file, reward)
     problem = check_reward_file(reward_file, track, objects)
@@ -151,6 +148,19 @@ def start_racer_training(
         args, folder / "train.log", lambda code, _: _finish(app, folder, code, out), f"racer-{job}"
     )
     return RedirectResponse("/league#training", status_code=303)
+
+
+def _new_job_folder(root: Path) -> tuple[int, Path]:
+    """The next job number's folder, claimed by creating it (two submissions at once cannot
+    get the same one)."""
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        job = 1 + max((int(p.name) for p in root.glob("*") if p.name.isdigit()), default=0)
+        try:
+            (root / str(job)).mkdir()
+            return job, root / str(job)
+        except FileExistsError:
+            continue
 
 
 def check_reward_file(path: Path, track: str, objects: int) -> tuple[str, int | None] | None:
