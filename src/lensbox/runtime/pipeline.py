@@ -292,8 +292,11 @@ class Pipeline:
                 frame, tensor, prepared_by, prep_ms = item
                 with self._engine_lock:
                     engine = self._engines[worker % len(self._engines)]
-                if prepared_by.manifest.input != engine.manifest.input:
-                    # The model was swapped for one with other preprocessing.
+                spec = prepared_by.manifest.input
+                if spec is not engine.manifest.input and spec != engine.manifest.input:
+                    # The model was swapped for one with other preprocessing. (Replicas share
+                    # their manifest: the identity test spares a pydantic comparison a frame,
+                    # about 2 % of an inference thread's time.)
                     tensor = engine.prepare(frame.image)
                 started = time.perf_counter()
                 outputs = engine.run(tensor)
