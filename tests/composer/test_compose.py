@@ -43,6 +43,19 @@ def _cli(*args: str) -> int:
     return 0
 
 
+def test_int8_inpainter_is_judged_by_its_held_out_nll(inpaint: Path, tmp_path: Path) -> None:
+    from lensbox.optimize.int8 import optimize_int8
+
+    result = optimize_int8(inpaint, None, tmp_path / "int8", max_drop=0.5)
+    assert result.metric == "nll" and result.calibration_images > 0
+    assert 0.0 < result.fp32 < 6.0 and 0.0 < result.int8 < 6.0  # nats; uniform is log(C)
+    assert result.drop == pytest.approx(result.int8 - result.fp32, abs=1e-3)  # worse = higher
+    package = load_package(result.out)
+    assert package.manifest.precision == "int8"
+    assert _cli("composer", "generate", str(result.out), "--melody", "sample:twinkle",
+                "--mode", "accompany", "--out", str(tmp_path / "t.mid")) == 0  # fmt: skip
+
+
 def test_training_writes_a_package_with_held_out_measures(inpaint: Path) -> None:
     manifest = load_package(inpaint).manifest
     assert manifest.task == "compose" and manifest.task_params["model"] == "inpaint"

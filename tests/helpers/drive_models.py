@@ -10,8 +10,9 @@ from lensbox.manifest import InputSpec, ModelManifest, OutputSpec, write_package
 from lensbox.racer.config import ModelMetadata
 
 
-def constant_driver(root: Path, preferred: int) -> Path:
-    """A drive package whose ONNX graph always prefers one action of the default space."""
+def constant_driver(root: Path, preferred: int, track: str | None = None) -> Path:
+    """A drive package whose ONNX graph always prefers one action of the default space
+    (``track``: the track it says it trained on)."""
     from onnx import TensorProto, helper
 
     metadata = ModelMetadata()
@@ -42,6 +43,6 @@ def constant_driver(root: Path, preferred: int) -> Path:
         input=InputSpec(height=120, width=160, color="gray", scale=1 / 127.5, mean=(1, 1, 1)),
         outputs=[OutputSpec(name="actions", kind="logits", decode="action")],
         sha256="0" * 64,
-        task_params={"action_space": metadata.to_json()},
+        task_params={"action_space": metadata.to_json(), **({"track": track} if track else {})},
     )
     return write_package(root, model.SerializeToString(), manifest).root

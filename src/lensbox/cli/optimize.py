@@ -13,7 +13,11 @@ def optimize(
     model: Path = typer.Argument(..., help="FP32 model package folder or .zip."),
     int8: bool = typer.Option(False, "--int8", help="Static INT8 quantization (QDQ)."),
     calibration: Path | None = typer.Option(
-        None, "--calibration", help="Folder of images like the device's (a few hundred)."
+        None,
+        "--calibration",
+        help="Folder of images like the device's (a few hundred); for a drive model also "
+        "sim:TRACK (the frames its own policy sees lapping TRACK); a composer calibrates on its "
+        "training pieces and needs none.",
     ),
     eval_dir: Path | None = typer.Option(
         None,
@@ -37,8 +41,6 @@ def optimize(
 
     if not int8:
         raise LensboxError("say which optimization: --int8 (the one there is)")
-    if calibration is None:
-        raise LensboxError("--int8 needs --calibration DIR: a folder of images like the device's")
     result = optimize_int8(model, calibration, out, eval_dir, max_drop, say=say)
     if as_json:
         emit_json(result.to_dict())

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lensbox.composer.chorales import Piece, load_bach, load_folder
+from lensbox.composer.chorales import Corpus, Piece, load_bach, load_folder
 from lensbox.composer.melody import Melody
 from lensbox.errors import PackageError
 
@@ -77,13 +77,17 @@ def generate_files(
     }
 
 
-def test_pieces(package: Any, cache_dir: Path) -> list[Piece]:
-    """The held-out pieces of the data the package was trained on."""
+def training_corpus(package: Any, cache_dir: Path) -> Corpus:
+    """The data the package was trained on, split by the fixed rule."""
     source = str(package.manifest.provenance.get("data", ""))
     if source.startswith("music21 corpus") or not source:
-        corpus = load_bach(cache_dir)
-    else:
-        corpus = load_folder(Path(source))
+        return load_bach(cache_dir)
+    return load_folder(Path(source))
+
+
+def test_pieces(package: Any, cache_dir: Path) -> list[Piece]:
+    """The held-out pieces of the data the package was trained on."""
+    corpus = training_corpus(package, cache_dir)
     return corpus.test or corpus.train[:4]
 
 

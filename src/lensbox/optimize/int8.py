@@ -16,10 +16,13 @@ from lensbox._optional import require
 from lensbox.errors import AccuracyDropError, LensboxError
 from lensbox.manifest import REPORT_FILE, ModelPackage, load_package, write_package
 from lensbox.optimize.calibration import CalibrationSet, load_calibration
+from lensbox.optimize.guards import compose_guard, drive_guard
 from lensbox.optimize.heldout import heldout_target
+from lensbox.settings import Settings
 from lensbox.tasks import get_evaluator
 
-GUARDED_TASKS = ("classify", "detect", "segment", "activity")
+GUARDED_TASKS = ("classify", "detect", "segment", "activity")  # scored on labelled data
+OTHER_GUARDED = ("drive", "compose")  # scored by laps and by NLL (guards.py)
 GROUPS = 8  # runs of consecutive layers tried back in FP32 when INT8 loses too much
 MAX_ROUNDS = 3  # at most 3/8 of the layers in FP32: past that, INT8 is not worth keeping
 MAX_FP32_SHARE = MAX_ROUNDS / GROUPS
@@ -99,13 +102,14 @@ def accuracy_aware(
     fp32: float,
     max_drop: float,
     say: Callable[[str], None],
+    sign: float = 1.0,
 ) -> Candidate:
     """All layers INT8 first; while the drop is over the allowance, keep in FP32 the group of
     layers (one of GROUPS runs of consecutive layers) whose return to FP32 helps most, up to
     MAX_ROUNDS groups (NNCF's accuracy-aware idea, coarse-grained). Returns the best found."""
     onnx_bytes = quantizer.quantize([])
     best = Candidate(onnx_bytes, score(onnx_bytes), [])
-    say(f"all layers INT8: {best.score:.4f} (FP32 {fp32:.4f})")
+    say(f"all layers INT8: {sign * best.score:.4f} (FP32 {sign * fp32:.4f})")
     size = -(-len(quantizer.layers) // GROUPS)
     groups = [quantizer.layers[i : i + size] for i in range(0, len(quantizer.layers), size)]
     allowed = int(MAX_FP32_SHARE * len(quantizer.layers))
@@ -125,9 +129,10 @@ def accuracy_aware(
         if trial.score <= best.score:
             break
         best = trial
-        say(f"{len(best.keep_fp32)} of {len(quantizer.layers)} layers kept FP32: {best.score:.4f}")
+        kept = f"{len(best.keep_fp32)} of {len(quantizer.layers)} layers kept FP32"
+        say(f"{kept}: {sign * best.score:.4f}")
     if best.keep_fp32 and fp32 - best.score <= max_drop:
-        best = _return_to_int8(quantizer, score, fp32, max_drop, best, say)
+        best = _return_to_int8(quantizer, score, fp32, max_drop, best, say, sign)
     return best
 
 
@@ -138,6 +143,7 @@ def _return_to_int8(
     max_drop: float,
     best: Candidate,
     say: Callable[[str], None],
+    sign: float = 1.0,
 ) -> Candidate:
     """Within the layers kept FP32, put each back to INT8 in turn (earliest first: they see
     the largest feature maps, so they cost the most in FP32) and keep every return that stays
@@ -148,58 +154,83 @@ def _return_to_int8(
         trial = Candidate(onnx_bytes, score(onnx_bytes), keep)
         if fp32 - trial.score <= max_drop:
             best = trial
-    say(f"{len(best.keep_fp32)} of {len(quantizer.layers)} layers left FP32: {best.score:.4f}")
+    say(
+        f"{len(best.keep_fp32)} of {len(quantizer.layers)} layers left FP32: {sign * best.score:.4f}"
+    )
     return best
 
 
 def optimize_int8(
     model: Path,
-    calibration_dir: Path,
+    calibration_dir: Path | None,
     out: Path,
     eval_dir: Path | None = None,
     max_drop: float = 0.01,
     say: Callable[[str], None] = lambda _: None,
+    cache_dir: Path | None = None,
 ) -> OptimizeResult:
     """Quantize ``model`` and write ``out`` if the held-out metric drops by <= ``max_drop``
-    (absolute, as a fraction: 0.01 is one point); else AccuracyDropError with both figures."""
+    (absolute, as a fraction: 0.01 is one point); else AccuracyDropError with both figures.
+    Drive models are judged by their laps and inpainting composers by their NLL (guards.py);
+    for those, ``calibration_dir`` may also be ``sim:TRACK`` (drive) or anything (compose:
+    the training pieces calibrate)."""
     from lensbox.evaluation import evaluate_package
 
     started = time.perf_counter()
     package = load_package(model)
     manifest = package.manifest
-    if manifest.task not in GUARDED_TASKS:
+    if manifest.task not in GUARDED_TASKS + OTHER_GUARDED:
         raise LensboxError(
-            f"{model}: a {manifest.task} model has no held-out metric to guard INT8 with yet; "
-            f"optimize takes {', '.join(GUARDED_TASKS)} models"
+            f"{model}: a {manifest.task} model has no metric to guard INT8 with yet; optimize "
+            f"takes {', '.join(GUARDED_TASKS + OTHER_GUARDED)} models"
         )
     if manifest.precision == "int8":
         raise LensboxError(f"{model}: is INT8 already; optimize its FP32 package")
-    calibration = load_calibration(calibration_dir, manifest.input)
+    guard = None
+    if manifest.task == "compose":  # calibrates on its training pieces
+        guard = compose_guard(package, cache_dir or Settings.from_env().home / "composer")
+    elif calibration_dir is None:
+        raise LensboxError("--int8 needs --calibration DIR: a folder of images like the device's")
+    elif manifest.task == "drive":
+        guard = drive_guard(package, str(calibration_dir))
+    if guard:
+        calibration = guard.calibration
+    else:
+        assert calibration_dir is not None  # refused above
+        calibration = load_calibration(calibration_dir, manifest.input)
     for line in calibration.skipped:
         say(line)
-    say(f"calibrating on {len(calibration)} images from {calibration_dir}")
-    metric = get_evaluator(manifest.task).headline[0]
+    say(f"calibrating on {len(calibration)} inputs from {calibration_dir or 'the training pieces'}")
+    metric = guard.metric if guard else get_evaluator(manifest.task).headline[0]
+    sign = guard.sign if guard else 1.0
     quantizer = Int8Quantizer(package.model_path, calibration, manifest.input.name)
     staging = Path(tempfile.mkdtemp(prefix="lensbox-int8-package-"))
     try:
         target: AbstractContextManager[tuple[Path, dict[str, Any]]] = (
-            nullcontext((eval_dir, {})) if eval_dir else heldout_target(manifest, str(model))
+            nullcontext((eval_dir or package.root, {}))  # a guard needs no labelled data
+            if eval_dir or guard
+            else heldout_target(manifest, str(model))
         )
         with target as (data, options):
-            say(f"scoring on {eval_dir or 'the held-out split recorded at training'}")
-            fp32 = float(evaluate_package(model, data, options)[metric])
+            evaluated_on = guard.evaluated_on if guard else str(eval_dir or "")
+            say(f"scoring on {evaluated_on or 'the held-out split recorded at training'}")
+
+            def score_package(root: Path) -> float:
+                if guard:
+                    return guard.score(root)
+                return float(evaluate_package(root, data, options)[metric])
 
             def score(onnx_bytes: bytes) -> float:
-                candidate = _write_int8(package, staging / out.name, onnx_bytes, {})
-                return float(evaluate_package(candidate.root, data, options)[metric])
+                return score_package(_write_int8(package, staging / out.name, onnx_bytes, {}).root)
 
-            best = accuracy_aware(quantizer, score, fp32, max_drop, say)
-        int8 = best.score
-        drop = round(fp32 - int8, 4)
+            signed_fp32 = score_package(package.root)
+            best = accuracy_aware(quantizer, score, signed_fp32, max_drop, say, sign)
+        fp32, int8 = round(sign * signed_fp32, 4), round(sign * best.score, 4)
+        drop = round(signed_fp32 - best.score, 4)  # how much worse, whichever way is better
         if drop > max_drop:
             raise AccuracyDropError(
-                f"{model}: INT8 {metric} {int8:.4f} vs FP32 {fp32:.4f} (drop {drop:.4f} > "
-                f"--max-drop {max_drop}); nothing written: calibrate on more images like the "
+                f"{model}: INT8 {metric} {int8:.4f} vs FP32 {fp32:.4f} (worse by {drop:.4f} > "
+                f"--max-drop {max_drop}); nothing written: calibrate on more inputs like the "
                 "device's, or keep FP32"
             )
         record = {
@@ -211,7 +242,7 @@ def optimize_int8(
             "int8": int8,
             "drop": drop,
             "max_drop": max_drop,
-            "evaluated_on": str(eval_dir) if eval_dir else "training's held-out split",
+            "evaluated_on": evaluated_on or "training's held-out split",
             "layers": len(quantizer.layers),
             "layers_kept_fp32": best.keep_fp32,
             "from_sha256": manifest.sha256,

@@ -10,6 +10,7 @@ its progress says how far it got. Hitting a box counts as a crash and is handled
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,10 @@ def time_trial(
     n_objects: int = 0,
     video: Path | None = None,
     seed: int = 0,
+    on_frame: Callable[[np.ndarray], None] | None = None,
 ) -> dict[str, Any]:
-    """Drive ``laps`` laps with ``engine`` (a drive package) and report DeepRacer's figures."""
+    """Drive ``laps`` laps with ``engine`` (a drive package) and report DeepRacer's figures.
+    ``on_frame`` sees every camera frame the policy is fed (INT8 calibrates on them)."""
     rng = np.random.default_rng(seed)
     sim = RaceSim(track, n_objects=n_objects)
     sim.reset(0.0, rng)
@@ -122,6 +125,8 @@ def time_trial(
         penalty, off, crashes = 0.0, 0, 0
         while not sim.lap_complete:
             frame = camera.render(sim.car.front, sim.car.yaw, [b.corners() for b in sim.boxes])
+            if on_frame is not None:
+                on_frame(frame)
             scores = engine.run(engine.prepare(frame))[0][0]  # the device's preprocessing
             action = decode_action(scores, space)["action"]
             sim.step(action["steering_angle"], action["speed"])
