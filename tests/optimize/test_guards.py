@@ -29,8 +29,11 @@ def test_drive_model_is_calibrated_in_the_simulator_and_judged_by_its_laps(
     assert record["metric"] == "lap_progress" and "stadium" in record["evaluated_on"]
 
 
-def test_drive_calibration_folder_must_exist(tmp_path: Path) -> None:
+def test_drive_calibration_is_named_or_refused_in_one_line(tmp_path: Path) -> None:
     track = write_track(tmp_path / "stadium.npy", straight=4.0, radius=1.2)
     model = constant_driver(tmp_path / "straight", preferred=4, track=str(track))
     with pytest.raises(LensboxError, match="no such folder"):
         optimize_int8(model, tmp_path / "missing", tmp_path / "out")
+    with pytest.raises(LensboxError, match="sim:TRACK"):
+        optimize_int8(model, None, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -190,7 +190,10 @@ def optimize_int8(
     if manifest.task == "compose":  # calibrates on its training pieces
         guard = compose_guard(package, cache_dir or Settings.from_env().home / "composer")
     elif calibration_dir is None:
-        raise LensboxError("--int8 needs --calibration DIR: a folder of images like the device's")
+        wanted = "sim:TRACK or a folder of camera frames" if manifest.task == "drive" else "DIR"
+        raise LensboxError(
+            f"--int8 needs --calibration {wanted}: the inputs the device sees, a few hundred"
+        )
     elif manifest.task == "drive":
         guard = drive_guard(package, str(calibration_dir))
     if guard:
