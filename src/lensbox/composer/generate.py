@@ -37,8 +37,12 @@ from lensbox.errors import MusicError
 
 MODES = ("accompany", "rewrite", "extend")
 # Under a tune the lower voices' pitches outside its key keep this share of their chance (a
-# raised leading tone the network is sure of still comes through).
-OUT_OF_KEY_WEIGHT = 0.5
+# raised leading tone the network is sure of still comes through). 0.3, as the GAN's: on the
+# 12 benchmark tunes, a tune mixing B and B-flat rose from 0.837 to 0.896 scale consistency
+# (floor 0.88) and every other tune scored 0.92 or more (at 0.5 the least was 0.89); the test
+# split's harmonisations score 0.955 and entropy 2.953 beside Bach's 0.937 and 2.986 (0.936
+# and 3.010 at 0.5).
+OUT_OF_KEY_WEIGHT = 0.3
 SOPRANO_CENTRE = 69  # the chorales' soprano sits around A4
 # Distinct General MIDI timbres, so each voice can be followed by ear.
 PROGRAMS = {"soprano": 73, "alto": 68, "tenor": 71, "bass": 70}  # flute, oboe, clarinet, bassoon
