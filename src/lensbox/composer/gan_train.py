@@ -105,7 +105,7 @@ def train_gan(options: ComposerOptions, out: Path, progress: TrainProgress, cach
         critic.load_state_dict(resumed.extra["critic"])
         d_opt.load_state_dict(resumed.extra["critic_optimizer"])
     pieces = data.corpus.train
-    test = data.corpus.test or pieces[:4]
+    test = data.corpus.held_out
     lengths = np.asarray([p.grid.steps for p in pieces], dtype=float)
     weights = lengths / lengths.sum()
     rng = np.random.default_rng(options.seed + resumed.start_epoch)

@@ -87,8 +87,7 @@ def training_corpus(package: Any, cache_dir: Path) -> Corpus:
 
 def test_pieces(package: Any, cache_dir: Path) -> list[Piece]:
     """The held-out pieces of the data the package was trained on."""
-    corpus = training_corpus(package, cache_dir)
-    return corpus.test or corpus.train[:4]
+    return training_corpus(package, cache_dir).held_out
 
 
 def evaluate_package(path: Path, cache_dir: Path, limit: int | None = None) -> dict[str, Any]:

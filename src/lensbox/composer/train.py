@@ -221,7 +221,7 @@ def train_steps(
     pieces = data.corpus.train
     lengths = np.asarray([p.grid.steps for p in pieces], dtype=float)
     weights = lengths / lengths.sum()
-    held_out = fixed_windows(data.corpus.test or pieces[:4], seed=1234)
+    held_out = fixed_windows(data.corpus.held_out, seed=1234)
     history: list[dict[str, Any]] = []
     deadline = time.monotonic() + seconds
     base_lr = optimizer.param_groups[0]["lr"]
@@ -317,7 +317,7 @@ def train_inpaint(
         checkpoints, options, fingerprint, network, optimizer, scheduler, progress,
         "the training pieces",
     )  # fmt: skip
-    test = data.corpus.test or data.corpus.train[:4]
+    test = data.corpus.held_out
     budget = options.minutes * 60 - (time.perf_counter() - started)
 
     def after_round(number: int, rows: list[dict[str, Any]]) -> None:

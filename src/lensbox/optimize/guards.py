@@ -1,19 +1,23 @@
-"""What INT8 is judged by where there are no labelled images: a drive model by its laps, an
-inpainting composer by its NLL on the chorales it never trained on. Each guard also makes the
-calibration tensors, from the inputs that model really sees."""
+"""What INT8 is judged by, per task: an image model by its task's own metric on labelled
+held-out data, a drive model by its laps, an inpainting composer by its NLL on the chorales it
+never trained on. Each guard also makes the calibration tensors, from the inputs that model
+really sees."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lensbox.errors import LensboxError
 from lensbox.manifest import ModelPackage
 from lensbox.optimize.calibration import MAX_IMAGES, CalibrationSet, load_calibration
+from lensbox.optimize.heldout import heldout_target
 
 TRIAL_LAPS = 3
 SIM_PREFIX = "sim:"
@@ -26,6 +30,52 @@ class Guard:
     score: Callable[[Path], float]  # a package folder -> the metric, higher is better
     sign: float  # +1, or -1 for a metric where lower is better (scored negated)
     evaluated_on: str
+
+
+def open_guard(
+    package: ModelPackage,
+    source: str,
+    calibration: Path | None,
+    eval_dir: Path | None,
+    cache_dir: Path,
+) -> AbstractContextManager[Guard]:
+    """The guard for ``package``'s task; a labelled held-out split lives while it is open."""
+    task = package.manifest.task
+    if task == "compose":  # calibrates on its training pieces
+        return nullcontext(compose_guard(package, cache_dir))
+    if calibration is None:
+        wanted = "sim:TRACK or a folder of camera frames" if task == "drive" else "DIR"
+        raise LensboxError(
+            f"--int8 needs --calibration {wanted}: the inputs the device sees, a few hundred"
+        )
+    if task == "drive":
+        return nullcontext(drive_guard(package, str(calibration)))
+    return labelled_guard(package, source, calibration, eval_dir)
+
+
+@contextmanager
+def labelled_guard(
+    package: ModelPackage, source: str, calibration: Path, eval_dir: Path | None
+) -> Iterator[Guard]:
+    """An image model: its task's headline metric (accuracy, mAP@0.5, mIoU, clip accuracy) on
+    ``eval_dir``, or on the split the trainer held out, rebuilt for as long as the guard is
+    open. Calibration: a folder of images, preprocessed as the device does a frame."""
+    from lensbox.evaluation import evaluate_package
+    from lensbox.tasks import get_evaluator
+
+    manifest = package.manifest
+    calibration_set = load_calibration(calibration, manifest.input)
+    metric = get_evaluator(manifest.task).headline[0]
+    target: AbstractContextManager[tuple[Path, dict[str, Any]]] = (
+        nullcontext((eval_dir, {})) if eval_dir else heldout_target(manifest, source)
+    )
+    with target as (data, options):
+
+        def score(root: Path) -> float:
+            return float(evaluate_package(root, data, options)[metric])
+
+        evaluated_on = str(eval_dir) if eval_dir else "training's held-out split"
+        yield Guard(metric, calibration_set, score, 1.0, evaluated_on)
 
 
 def drive_guard(package: ModelPackage, calibration: str) -> Guard:
@@ -84,23 +134,25 @@ def compose_guard(package: ModelPackage, cache_dir: Path, windows: int = 200) ->
             "optimize takes inpaint composers"
         )
     corpus = training_corpus(package, cache_dir)
-    test = corpus.test or corpus.train[:4]
-    rng = np.random.default_rng(0)
-    tensors = []
+    test = corpus.held_out
+    windows_of: list[np.ndarray] = []
     digest = hashlib.sha256(corpus.source.encode())
     for piece in corpus.train:
         pitches = piece.grid.pitches
         for start in range(0, len(pitches) - NLL_WINDOW + 1, NLL_WINDOW * 4):
-            classes = to_classes(pitches[start : start + NLL_WINDOW])
-            known = rng.random(classes.shape) >= NLL_SHARE
-            tensors.append(encode(classes[None], known[None]))
-            digest.update(classes.tobytes())
-    if not tensors:
+            windows_of.append(to_classes(pitches[start : start + NLL_WINDOW]))
+            digest.update(windows_of[-1].tobytes())
+    if not windows_of:
         raise LensboxError(f"{package.root}: its training pieces are shorter than one window")
-    picked = [tensors[i] for i in np.linspace(0, len(tensors) - 1, windows).round().astype(int)]
+    rng = np.random.default_rng(0)
+    picked = np.unique(np.linspace(0, len(windows_of) - 1, windows).round().astype(int))
+    tensors = [
+        encode(windows_of[i][None], (rng.random(windows_of[i].shape) >= NLL_SHARE)[None])
+        for i in picked
+    ]
 
     def score(root: Path) -> float:
         return -test_nll(Inpainter.open(load_package(root)), test)
 
-    calibration = CalibrationSet(list({id(t): t for t in picked}.values()), digest.hexdigest(), [])
+    calibration = CalibrationSet(tensors, digest.hexdigest(), [])
     return Guard("nll", calibration, score, -1.0, f"{len(test)} test pieces of {corpus.source}")

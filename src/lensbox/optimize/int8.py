@@ -7,7 +7,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,9 @@ from typing import Any
 from lensbox._optional import require
 from lensbox.errors import AccuracyDropError, LensboxError
 from lensbox.manifest import REPORT_FILE, ModelPackage, load_package, write_package
-from lensbox.optimize.calibration import CalibrationSet, load_calibration
-from lensbox.optimize.guards import compose_guard, drive_guard
-from lensbox.optimize.heldout import heldout_target
+from lensbox.optimize.calibration import CalibrationSet
+from lensbox.optimize.guards import open_guard
 from lensbox.settings import Settings
-from lensbox.tasks import get_evaluator
 
 GUARDED_TASKS = ("classify", "detect", "segment", "activity")  # scored on labelled data
 OTHER_GUARDED = ("drive", "compose")  # scored by laps and by NLL (guards.py)
@@ -174,8 +171,6 @@ def optimize_int8(
     Drive models are judged by their laps and inpainting composers by their NLL (guards.py);
     for those, ``calibration_dir`` may also be ``sim:TRACK`` (drive) or anything (compose:
     the training pieces calibrate)."""
-    from lensbox.evaluation import evaluate_package
-
     started = time.perf_counter()
     package = load_package(model)
     manifest = package.manifest
@@ -186,47 +181,23 @@ def optimize_int8(
         )
     if manifest.precision == "int8":
         raise LensboxError(f"{model}: is INT8 already; optimize its FP32 package")
-    guard = None
-    if manifest.task == "compose":  # calibrates on its training pieces
-        guard = compose_guard(package, cache_dir or Settings.from_env().home / "composer")
-    elif calibration_dir is None:
-        wanted = "sim:TRACK or a folder of camera frames" if manifest.task == "drive" else "DIR"
-        raise LensboxError(
-            f"--int8 needs --calibration {wanted}: the inputs the device sees, a few hundred"
-        )
-    elif manifest.task == "drive":
-        guard = drive_guard(package, str(calibration_dir))
-    if guard:
-        calibration = guard.calibration
-    else:
-        assert calibration_dir is not None  # refused above
-        calibration = load_calibration(calibration_dir, manifest.input)
-    for line in calibration.skipped:
-        say(line)
-    say(f"calibrating on {len(calibration)} inputs from {calibration_dir or 'the training pieces'}")
-    metric = guard.metric if guard else get_evaluator(manifest.task).headline[0]
-    sign = guard.sign if guard else 1.0
-    quantizer = Int8Quantizer(package.model_path, calibration, manifest.input.name)
+    cache_dir = cache_dir or Settings.from_env().home / "composer"
     staging = Path(tempfile.mkdtemp(prefix="lensbox-int8-package-"))
+    quantizer = None
     try:
-        target: AbstractContextManager[tuple[Path, dict[str, Any]]] = (
-            nullcontext((eval_dir or package.root, {}))  # a guard needs no labelled data
-            if eval_dir or guard
-            else heldout_target(manifest, str(model))
-        )
-        with target as (data, options):
-            evaluated_on = guard.evaluated_on if guard else str(eval_dir or "")
-            say(f"scoring on {evaluated_on or 'the held-out split recorded at training'}")
-
-            def score_package(root: Path) -> float:
-                if guard:
-                    return guard.score(root)
-                return float(evaluate_package(root, data, options)[metric])
+        with open_guard(package, str(model), calibration_dir, eval_dir, cache_dir) as guard:
+            calibration, metric, sign = guard.calibration, guard.metric, guard.sign
+            for line in calibration.skipped:
+                say(line)
+            source = calibration_dir or "the training pieces"
+            say(f"calibrating on {len(calibration)} inputs from {source}")
+            quantizer = Int8Quantizer(package.model_path, calibration, manifest.input.name)
+            say(f"scoring on {guard.evaluated_on}")
 
             def score(onnx_bytes: bytes) -> float:
-                return score_package(_write_int8(package, staging / out.name, onnx_bytes, {}).root)
+                return guard.score(_write_int8(package, staging / out.name, onnx_bytes, {}).root)
 
-            signed_fp32 = score_package(package.root)
+            signed_fp32 = guard.score(package.root)
             best = accuracy_aware(quantizer, score, signed_fp32, max_drop, say, sign)
         fp32, int8 = round(sign * signed_fp32, 4), round(sign * best.score, 4)
         drop = round(signed_fp32 - best.score, 4)  # how much worse, whichever way is better
@@ -245,14 +216,15 @@ def optimize_int8(
             "int8": int8,
             "drop": drop,
             "max_drop": max_drop,
-            "evaluated_on": evaluated_on or "training's held-out split",
+            "evaluated_on": guard.evaluated_on,
             "layers": len(quantizer.layers),
             "layers_kept_fp32": best.keep_fp32,
             "from_sha256": manifest.sha256,
         }
         result = _write_int8(package, out, best.onnx_bytes, record)
     finally:
-        quantizer.close()
+        if quantizer is not None:
+            quantizer.close()
         shutil.rmtree(staging, ignore_errors=True)
     return OptimizeResult(
         result.root, metric, fp32, int8, drop, len(calibration), len(best.keep_fp32),
