@@ -37,3 +37,10 @@ def test_drive_calibration_is_named_or_refused_in_one_line(tmp_path: Path) -> No
     with pytest.raises(LensboxError, match="sim:TRACK"):
         optimize_int8(model, None, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_drive_calibration_on_an_unknown_track_is_refused_in_one_line(tmp_path: Path) -> None:
+    model = constant_driver(tmp_path / "straight", preferred=4)
+    with pytest.raises(LensboxError, match="unknown track 'nowhere'"):
+        optimize_int8(model, Path("sim:nowhere"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
