@@ -18,6 +18,11 @@ class Settings(BaseModel):
     def models_dir(self) -> Path:
         return self.home / "models"
 
+    @property
+    def composer_cache(self) -> Path:
+        """music21's Bach chorales, parsed once (a minute) and kept here."""
+        return self.home / "composer"
+
     @classmethod
     def from_env(cls, debug: bool = False) -> Settings:
         default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lensbox"

@@ -37,7 +37,7 @@ def train(
     )
     progress = RichProgress()
     try:
-        result = train_composer(options, out, progress, Settings.from_env().home / "composer")
+        result = train_composer(options, out, progress, Settings.from_env().composer_cache)
     finally:
         progress.close()
     summary = {
@@ -102,7 +102,7 @@ def evaluate(
     from lensbox.composer.studio import evaluate_package
     from lensbox.settings import Settings
 
-    document = evaluate_package(model, Settings.from_env().home / "composer", limit or None)
+    document = evaluate_package(model, Settings.from_env().composer_cache, limit or None)
     if as_json:
         emit_json(document)
         return

@@ -38,10 +38,14 @@ def optimize(
     """Quantize a package to INT8 and keep it only if the task's metric holds."""
     from lensbox.errors import LensboxError
     from lensbox.optimize.int8 import optimize_int8
+    from lensbox.settings import Settings
 
     if not int8:
         raise LensboxError("say which optimization: --int8 (the one there is)")
-    result = optimize_int8(model, calibration, out, eval_dir, max_drop, say=say)
+    result = optimize_int8(
+        model, calibration, out, eval_dir, max_drop, say=say,
+        cache_dir=Settings.from_env().composer_cache,
+    )  # fmt: skip
     if as_json:
         emit_json(result.to_dict())
         return

@@ -77,7 +77,7 @@ def generate_files(
     }
 
 
-def training_corpus(package: Any, cache_dir: Path) -> Corpus:
+def training_corpus(package: Any, cache_dir: Path | None) -> Corpus:
     """The data the package was trained on, split by the fixed rule."""
     source = str(package.manifest.provenance.get("data", ""))
     if source.startswith("music21 corpus") or not source:

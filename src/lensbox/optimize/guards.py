@@ -37,7 +37,7 @@ def open_guard(
     source: str,
     calibration: Path | None,
     eval_dir: Path | None,
-    cache_dir: Path,
+    cache_dir: Path | None,
 ) -> AbstractContextManager[Guard]:
     """The guard for ``package``'s task; a labelled held-out split lives while it is open."""
     task = package.manifest.task
@@ -118,7 +118,7 @@ def drive_guard(package: ModelPackage, calibration: str) -> Guard:
     return Guard("lap_progress", calibration_set, score, 1.0, laps)
 
 
-def compose_guard(package: ModelPackage, cache_dir: Path, windows: int = 200) -> Guard:
+def compose_guard(package: ModelPackage, cache_dir: Path | None, windows: int = 200) -> Guard:
     """An inpainting composer: its NLL per masked note on the test split (lower is better,
     so scored negated). Calibration: masked 64-step windows of the training pieces, encoded
     as the sampler feeds them."""

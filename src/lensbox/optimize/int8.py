@@ -16,7 +16,6 @@ from lensbox.errors import AccuracyDropError, LensboxError
 from lensbox.manifest import REPORT_FILE, ModelPackage, load_package, write_package
 from lensbox.optimize.calibration import CalibrationSet
 from lensbox.optimize.guards import open_guard
-from lensbox.settings import Settings
 
 GUARDED_TASKS = ("classify", "detect", "segment", "activity")  # scored on labelled data
 OTHER_GUARDED = ("drive", "compose")  # scored by laps and by NLL (guards.py)
@@ -170,7 +169,8 @@ def optimize_int8(
     (absolute, as a fraction: 0.01 is one point); else AccuracyDropError with both figures.
     Drive models are judged by their laps and inpainting composers by their NLL (guards.py);
     for those, ``calibration_dir`` may also be ``sim:TRACK`` (drive) or anything (compose:
-    the training pieces calibrate)."""
+    the training pieces calibrate). ``cache_dir`` keeps music21's parsed chorales for a composer
+    trained on Bach; without one they are parsed afresh."""
     started = time.perf_counter()
     package = load_package(model)
     manifest = package.manifest
@@ -181,7 +181,6 @@ def optimize_int8(
         )
     if manifest.precision == "int8":
         raise LensboxError(f"{model}: is INT8 already; optimize its FP32 package")
-    cache_dir = cache_dir or Settings.from_env().home / "composer"
     staging = Path(tempfile.mkdtemp(prefix="lensbox-int8-package-"))
     quantizer = None
     try:
