@@ -9,6 +9,11 @@ import numpy as np
 from lensbox.manifest import InputSpec, ModelManifest, OutputSpec, write_package
 from lensbox.racer.config import ModelMetadata
 
+# A continuous action space over the car's whole range: steering -30..30 degrees, 0.1..4 m/s.
+CONTINUOUS = ModelMetadata.model_validate(
+    {"action_space": {"steering_angle": {"low": -30, "high": 30}, "speed": {"low": 0.1, "high": 4}}}
+)
+
 
 def constant_driver(root: Path, preferred: int, track: str | None = None) -> Path:
     """A drive package whose ONNX graph always prefers one action of the default space

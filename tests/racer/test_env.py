@@ -10,15 +10,11 @@ import pytest
 pytest.importorskip("gymnasium", reason="needs the racer extra")
 
 from lensbox.racer.check import pursue
-from lensbox.racer.config import ModelMetadata
 from lensbox.racer.env import RaceEnv
 from lensbox.racer.reward import RewardFunction
 from lensbox.racer.track import load_track
+from tests.helpers.drive_models import CONTINUOUS
 from tests.helpers.tracks import write_track
-
-CONTINUOUS = ModelMetadata.model_validate(
-    {"action_space": {"steering_angle": {"low": -30, "high": 30}, "speed": {"low": 0.1, "high": 4}}}
-)
 
 
 def drive(env: RaceEnv, steps: int) -> list[tuple[float, bool, bool, dict]]:
