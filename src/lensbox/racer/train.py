@@ -227,8 +227,8 @@ def train_teachers(
     scratch: Path,
 ) -> tuple[TeacherResult, dict[str, Any], list[dict[str, Any]]]:
     """Two teachers at once, one per core (each trains on one), the better kept: with boxes,
-    the one that finishes more laps of fresh placements clean (``clean_laps``), then the
-    better lap.
+    the one that finishes more of BOX_LAYOUTS laps clean, each with its boxes placed anew
+    (``teacher_laps``), then the better lap.
 
     Why: whether PPO finds its way past the boxes in a few minutes depends on its seed (measured
     under AWS's object-avoidance reward: one seed lapped crash-free, another stalled at 45 %
@@ -256,11 +256,11 @@ def train_teachers(
     other.unlink(missing_ok=True)
     candidates = []
     for name, teacher in (("seed", first), (f"seed+{OTHER_SEED}", second)):
-        lap = teacher_lap(teacher.policy, track, reward, metadata, n_objects)
+        layouts = BOX_LAYOUTS if n_objects else 1
+        laps = teacher_laps(teacher.policy, track, reward, metadata, n_objects, layouts)
+        lap = laps[0]  # layout 0: the lap the report and the student are measured against
         if n_objects:
-            lap["teacher_clean_laps"] = clean_laps(
-                teacher.policy, track, reward, metadata, n_objects
-            )
+            lap["teacher_clean_laps"] = sum(trial["teacher_lap_s"] is not None for trial in laps)
         candidates.append((name, teacher, lap))
 
     def rank(item: tuple[str, TeacherResult, dict[str, Any]]) -> tuple[float, float, float]:
@@ -284,21 +284,24 @@ def train_teachers(
 BOX_LAYOUTS = 12  # laps, each with its own boxes, that a teacher of an object race is judged on
 
 
-def clean_laps(
-    policy: Any, track: Track, reward: RewardFunction, metadata: ModelMetadata, n_objects: int
-) -> int:
-    """Of BOX_LAYOUTS laps, each with the boxes placed anew, how many the state teacher
-    finishes without touching a box or leaving the track.
+def teacher_laps(
+    policy: Any,
+    track: Track,
+    reward: RewardFunction,
+    metadata: ModelMetadata,
+    n_objects: int,
+    layouts: int,
+) -> list[dict[str, Any]]:
+    """The state teacher's laps with the boxes placed by layouts 0, 1, ...; a lap finished
+    (``teacher_lap_s`` set) is one without touching a box or leaving the track.
 
-    Why not its one lap: a teacher that never learned to change lanes still finishes every lap
-    whose boxes all stand in the other lane, and one that dodges well can meet one hard
-    placement: of 16 teachers in one experiment (four variants of features and box count),
-    one that finished 14 of 20 such laps failed the one lap, and one that finished 12 passed
-    it."""
-    return sum(
-        teacher_lap(policy, track, reward, metadata, n_objects, layout)["teacher_lap_s"] is not None
-        for layout in range(BOX_LAYOUTS)
-    )
+    Why several: a teacher that never learned to change lanes still finishes every lap whose
+    boxes all stand in the other lane, and one that dodges well can meet one hard placement:
+    of 16 teachers in one experiment (four variants of features and box count), one that
+    finished 14 of 20 such laps failed the one lap, and one that finished 12 passed it."""
+    return [
+        teacher_lap(policy, track, reward, metadata, n_objects, layout) for layout in range(layouts)
+    ]
 
 
 def teacher_lap(
