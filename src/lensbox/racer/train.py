@@ -371,6 +371,12 @@ def build_student(n_outputs: int) -> Any:
     return Student()
 
 
+MIN_STUDENT_ITERATIONS = 3
+"""DAgger iterations a student always gets, past its share of --minutes if need be: the teacher
+drives all of the first and a third of the third, so with fewer the student has barely driven
+itself and meets its own mistakes first in the time trial (a 1.5-minute run on a slow moment
+packaged a student that left the track at once)."""
+
 BOX_WEIGHT = 3.0  # a frame with a box ahead counts this many times in the student's loss
 FIRST_BOX_DISTANCE = features.SIZE - 2 * features.N_BOXES  # the state's entry: distance / range
 
@@ -418,7 +424,7 @@ def train_student(
     iteration = student.first_iteration - 1
     random_tracks = [random_track(rng, f"random{i}") for i in range(6)]
     progress.stage("camera student (DAgger)", 1)
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline or iteration < MIN_STUDENT_ITERATIONS:
         iteration += 1
         beta = max(0.0, 1.0 - 0.34 * (iteration - 1))  # teacher's share of the driving
         collected = 0
@@ -478,7 +484,7 @@ def train_student(
                 loss.backward()
                 optimizer.step()
                 losses.append(float(loss.detach()))
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline and iteration >= MIN_STUDENT_ITERATIONS:
                 break
         network.eval()
         history.append(
