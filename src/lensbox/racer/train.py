@@ -255,8 +255,8 @@ def train_teachers(
     )
     other.unlink(missing_ok=True)
     candidates = []
+    layouts = BOX_LAYOUTS if n_objects else 1
     for name, teacher in (("seed", first), (f"seed+{OTHER_SEED}", second)):
-        layouts = BOX_LAYOUTS if n_objects else 1
         laps = teacher_laps(teacher.policy, track, reward, metadata, n_objects, layouts)
         lap = laps[0]  # layout 0: the lap the report and the student are measured against
         if n_objects:
