@@ -328,17 +328,22 @@ def teacher_lap(
     return {"teacher_lap_s": lap, "teacher_progress": round(float(info["progress"]), 2)}
 
 
-def teacher_action(policy: Any, state: np.ndarray) -> tuple[int | np.ndarray, np.ndarray | None]:
-    """The teacher's deterministic action and (discrete) its action probabilities."""
-    torch = require("torch", extra="train")
-    action, _ = policy.predict(state, deterministic=True)
-    probabilities = None
-    if hasattr(policy.policy, "get_distribution"):
-        with torch.no_grad():
-            obs = torch.as_tensor(state[None], dtype=torch.float32)
-            distribution = policy.policy.get_distribution(obs)
-            probabilities = distribution.distribution.probs[0].numpy()
-    return action, probabilities
+def teacher_label(
+    teacher: Any, state: np.ndarray, n_outputs: int, discrete: bool
+) -> tuple[Any, np.ndarray]:
+    """The teacher's deterministic action, and what the student learns from it: for a discrete
+    action space the chosen action one-hot, not the teacher's probabilities.
+
+    Why: a PPO teacher's probabilities are flat (over a lap of reinvent_base with boxes, its top
+    action has 0.45 on average, 0.16 more than the next), and it drives by the top one; a student
+    fitted to the probabilities has to get a close ranking right to act as the teacher does.
+    Measured with boxes on two saved teachers (225 s students, crash-free laps of 15 after DAgger
+    iterations 3-6): one-hot 12, 13, 12, 8 and 9, 5, 9, 8; probabilities 4, 5, 11, 7 and 5, 4,
+    4, 5."""
+    action, _ = teacher.predict(state, deterministic=True)
+    if discrete:
+        return action, np.eye(n_outputs, dtype=np.float32)[int(action)]
+    return action, np.asarray(action, dtype=np.float32)
 
 
 def build_student(n_outputs: int) -> Any:
@@ -439,17 +444,9 @@ def train_student(
             done = False
             while not done and collected < budget:
                 state = features.state_vector(env.sim)
-                action, probabilities = teacher_action(teacher, state)
+                action, target = teacher_label(teacher, state, n_outputs, metadata.discrete)
                 frames.append(frame)
-                if metadata.discrete:
-                    target = (
-                        probabilities
-                        if probabilities is not None
-                        else np.eye(n_outputs)[int(action)]
-                    )
-                else:
-                    target = np.asarray(action, dtype=np.float32)
-                targets.append(np.asarray(target, dtype=np.float32))
+                targets.append(target)
                 weights.append(BOX_WEIGHT if _box_near(state) else 1.0)
                 collected += 1
                 if rng.random() < beta:
