@@ -338,8 +338,10 @@ def teacher_label(
     Why both: a PPO teacher's probabilities are flat (over a lap of reinvent_base with boxes, its
     top action has 0.45 on average, 0.16 more than the next), and it drives by the top one. With
     boxes, a student fitted to the probabilities has to get that close ranking right at every
-    dodge; one-hot did better on two saved teachers (225 s students, crash-free laps of 15 after
-    DAgger iterations 3-6): 12, 13, 12, 8 and 9, 5, 9, 8, against 4, 5, 11, 7 and 5, 4, 4, 5.
+    dodge; one-hot did better on each of three saved teachers (225 s students, crash-free laps
+    of 15 after DAgger iterations 3-6): 12, 13, 12, 8 and 9, 5, 9, 8 and 1, 2, 4, 4, against
+    4, 5, 11, 7 and 5, 4, 4, 5 and 0, 1, 1, 2 (one student seed each; it still falls short of
+    the object-avoidance floor in full runs, see the README).
     Without boxes the probabilities are kept: a centre-line student on one-hot labels still
     lapped reinvent_base 3/3, but left an unseen track (caecer_loop) at 9.7 %, where the
     students on probabilities measured so far drove 100 % of all six unseen tracks."""
