@@ -42,15 +42,24 @@ def reward_graph(manifest: ModelManifest, history: list[dict[str, Any]]) -> str:
     students = [h for h in history if h.get("stage") == "student"]
     rows = "".join(
         f"<tr><td>{h['iteration']}</td><td>{h['teacher_share']}</td><td>{h['frames']}</td>"
-        f"<td>{h['laps']}</td><td>{h['loss']}</td><td>{h['seconds']}</td></tr>"
+        f"<td>{h['laps']}</td><td>{h['loss']}</td><td>{_selection(h)}</td>"
+        f"<td>{h['seconds']}</td></tr>"
         for h in students
     )
     return (
         "<h2>Reward graph</h2><img alt='reward graph' "
         f"src='data:image/png;base64,{encoded}'>"
         "<h2>Camera student (DAgger)</h2><table><tr><th>iteration</th><th>teacher share</th>"
-        f"<th>frames</th><th>laps driven</th><th>loss</th><th>seconds</th></tr>{rows}</table>"
+        "<th>frames</th><th>laps driven</th><th>loss</th><th>clean selection laps</th>"
+        f"<th>seconds</th></tr>{rows}</table>"
     )
+
+
+def _selection(row: dict[str, Any]) -> str:
+    """An object race's selection laps, and which iteration was packaged."""
+    if "selection_clean_laps" not in row:
+        return ""
+    return f"{row['selection_clean_laps']}" + (" (packaged)" if row.get("kept") else "")
 
 
 def lap_table(manifest: ModelManifest, history: list[dict[str, Any]]) -> str:
