@@ -23,8 +23,10 @@ DEMO_ARGS ?= --max-frames 900
 demo: setup
 	$(VENV)/bin/lensbox demo $(DEMO_ARGS)
 
+# Both cores: the 30 tests that train a real model (marked slow) take most of the time, and
+# much of each is single-threaded (PPO, rendering, process start-up).
 test: setup
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2
 
 # The edit-test loop: everything but the tests that train a real backbone (marked slow),
 # on both cores.
