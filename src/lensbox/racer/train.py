@@ -591,7 +591,6 @@ def train_student(
                 and iteration >= MIN_STUDENT_ITERATIONS
             ):
                 break
-        network.eval()
         driver.eval()
         row: dict[str, Any] = {
             "stage": "student",
@@ -622,9 +621,7 @@ def train_student(
     progress.advance()
     if not history:
         raise TrainError("no time was left for the camera student; pass more --minutes")
-    if ema is not None:
-        network.load_state_dict(ema.module.state_dict())
-    best.restore(network, history)
+    best.restore(network, history)  # with boxes, always the average of one iteration
     if best.score is not None:
         progress.message(f"student: kept iteration {best.iteration} ({best.score[0]} clean laps)")
     return history
