@@ -69,3 +69,25 @@ def test_resume_refuses_a_checkpoint_of_other_data(tmp_path: Path) -> None:
             checkpoints, TrainOptions(resume=True, seed=1), "a" * 64, model, optimizer, scheduler,
             QuietProgress(),
         )  # fmt: skip
+
+
+def test_resume_refuses_a_checkpoint_of_another_network_in_one_line(tmp_path: Path) -> None:
+    """A checkpoint whose layers differ from what this version builds (an earlier lensbox's)
+    is refused by name, not with torch's traceback."""
+    torch = pytest.importorskip("torch")
+    checkpoints = Checkpointer(tmp_path / "checkpoints")
+    options = TrainOptions(resume=True)
+    old = torch.nn.Linear(2, 2)
+    old_optimizer = torch.optim.SGD(old.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(old_optimizer, 1)
+    save_epoch(checkpoints, options, "a" * 64, ["x"], 1, old, old_optimizer, scheduler, [{}])
+    grown = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 3))
+    optimizer = torch.optim.SGD(grown.parameters(), lr=0.1)
+    with pytest.raises(TrainError) as refused:
+        resume_from(
+            checkpoints, options, "a" * 64, grown, optimizer,
+            torch.optim.lr_scheduler.StepLR(optimizer, 1), QuietProgress(),
+        )  # fmt: skip
+    message = str(refused.value)
+    assert message.startswith(f"{checkpoints.last}: checkpoint holds another network")
+    assert message.endswith("rerun without --resume") and "\n" not in message

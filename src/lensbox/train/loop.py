@@ -178,8 +178,17 @@ def resume_from(
         raise TrainError(
             f"{checkpoints.last}: {data_name} changed since this checkpoint; rerun without --resume"
         )
-    model.load_state_dict(resumed["model"])
-    optimizer.load_state_dict(resumed["optimizer"])
+    try:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        # A checkpoint of another network: one made by an earlier lensbox whose model had
+        # other layers (a racer student with boxes gained a state head, say).
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrainError(
+            f"{checkpoints.last}: checkpoint holds another network than this version trains "
+            f"({first[:160]}); rerun without --resume"
+        ) from None
     scheduler.load_state_dict(resumed["scheduler"])
     progress.message(f"resumed from {checkpoints.last} after epoch {resumed['epoch']}")
     return Resumed(
