@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from lensbox.racer.check import pursue
 from lensbox.racer.env import RaceEnv
 from lensbox.racer.reward import RewardFunction
 from lensbox.racer.track import Track, load_track
-from lensbox.racer.train import BOX_LAYOUTS, teacher_laps
+from lensbox.racer.train import BOX_LAYOUTS, TeacherSnapshots, teacher_laps
 from tests.helpers.drive_models import CONTINUOUS
 from tests.helpers.tracks import write_track
 
@@ -58,3 +59,73 @@ def test_a_teacher_is_judged_on_laps_with_boxes_placed_anew(
     assert 0 < all_left < BOX_LAYOUTS  # the placements differ, so the count can tell
     laps = teacher_laps(RightLaneKeeper(), track, reward, CONTINUOUS, 2, BOX_LAYOUTS)
     assert sum(lap["teacher_lap_s"] is not None for lap in laps) == all_left
+
+
+def test_the_teacher_kept_is_its_best_check_and_a_tie_goes_to_the_later_one(
+    track: Track, reward: RewardFunction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A teacher whose driving changes between checks (right lane, circling off the track,
+    left lane) is put back to the weights of the check that finished the most laps clean."""
+    torch = pytest.importorskip("torch", reason="needs the train extra")
+    driving: dict[str, RaceEnv] = {}
+    reset = RaceEnv.reset
+
+    def remember(self: RaceEnv, **kwargs: Any) -> Any:
+        driving["env"] = self
+        return reset(self, **kwargs)
+
+    monkeypatch.setattr(RaceEnv, "reset", remember)
+
+    class LaneKeeper:  # its one weight's sign says the lane: - right, + left, 0 circles off
+        def __init__(self) -> None:
+            self.policy = torch.nn.Linear(1, 1, bias=False)
+            self.num_timesteps = 0
+
+        def predict(self, observation: np.ndarray, deterministic: bool) -> tuple[Any, None]:
+            sim = driving["env"].sim
+            side = float(np.sign(self.policy.weight.detach().numpy()).item())
+            if side == 0.0:
+                return np.array([30.0, 1.0]), None
+            return np.array(pursue(sim, 0.8, offset=0.25 * side * sim.track.width)), None
+
+    model = LaneKeeper()
+    snapshots = TeacherSnapshots(track, reward, CONTINUOUS, 2, time.monotonic())
+    sides = (-1.0, 0.0, 1.0, 0.0, 2.0)  # the left lane twice: a tie
+    for side in sides:
+        torch.nn.init.constant_(model.policy.weight, side)
+        model.num_timesteps += 100
+        snapshots.check(model)
+    clean = [check["clean_laps"] for check in snapshots.checks]
+    assert clean[1] == clean[3] == 0 and clean[0] != clean[2] == clean[4]
+    best = max(range(len(sides)), key=lambda k: (clean[k], k))
+    torch.nn.init.constant_(model.policy.weight, 5.0)
+    snapshots.restore(model)
+    assert float(model.policy.weight.detach()) == sides[best]
+    assert [check.get("kept", False) for check in snapshots.checks] == [
+        k == best for k in range(len(sides))
+    ]
+    assert [check["timesteps"] for check in snapshots.checks] == [100, 200, 300, 400, 500]
+
+
+def test_a_teacher_of_an_object_race_is_checked_while_it_trains(
+    track: Track, reward: RewardFunction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real PPO for a few seconds: checks happen during learning and at its end, one is kept,
+    and the teacher handed back drives as that check did."""
+    pytest.importorskip("stable_baselines3", reason="needs the racer extra")
+    from lensbox.racer import train
+    from lensbox.racer.config import Hyperparameters, ModelMetadata
+    from lensbox.train.callbacks import QuietProgress
+
+    monkeypatch.setattr(train, "TEACHER_CHECK_SECONDS", 1.5)
+    metadata = ModelMetadata()
+    result = train.train_teacher(
+        track, reward, metadata, Hyperparameters(), 2, 6.0, 0, QuietProgress()
+    )
+    checks = result.checks
+    assert len(checks) >= 3
+    assert [c["timesteps"] for c in checks] == sorted(c["timesteps"] for c in checks)
+    kept = [c for c in checks if c.get("kept")]
+    assert len(kept) == 1 and kept[0]["clean_laps"] == max(c["clean_laps"] for c in checks)
+    laps = teacher_laps(result.policy, track, reward, metadata, 2, BOX_LAYOUTS)
+    assert sum(lap["teacher_lap_s"] is not None for lap in laps) == kept[0]["clean_laps"]
