@@ -118,14 +118,35 @@ def test_a_teacher_of_an_object_race_is_checked_while_it_trains(
     from lensbox.train.callbacks import QuietProgress
 
     monkeypatch.setattr(train, "TEACHER_CHECK_SECONDS", 1.5)
+    learned_among: list[int] = []
+    make_envs = train.make_envs
+
+    def recorded(tracks: Any, reward: Any, metadata: Any, n_objects: int, *rest: Any) -> Any:
+        learned_among.append(n_objects)
+        return make_envs(tracks, reward, metadata, n_objects, *rest)
+
+    monkeypatch.setattr(train, "make_envs", recorded)
     metadata = ModelMetadata()
     result = train.train_teacher(
         track, reward, metadata, Hyperparameters(), 2, 6.0, 0, QuietProgress()
     )
     checks = result.checks
+    assert learned_among == [train.teacher_boxes(2, track)] == [4]  # twice the race's boxes
     assert len(checks) >= 3
     assert [c["timesteps"] for c in checks] == sorted(c["timesteps"] for c in checks)
     kept = [c for c in checks if c.get("kept")]
     assert len(kept) == 1 and kept[0]["clean_laps"] == max(c["clean_laps"] for c in checks)
     laps = teacher_laps(result.policy, track, reward, metadata, 2, BOX_LAYOUTS)
     assert sum(lap["teacher_lap_s"] is not None for lap in laps) == kept[0]["clean_laps"]
+
+
+def test_a_teacher_learns_among_twice_the_boxes_where_the_track_has_room(
+    track: Track, tmp_path: Path
+) -> None:
+    from lensbox.racer.train import teacher_boxes
+
+    short = load_track(str(write_track(tmp_path / "short.npy", straight=1.0, radius=0.8)))
+    assert teacher_boxes(0, track) == 0  # a race without boxes stays without
+    assert teacher_boxes(2, track) == 4
+    room = int((short.length - 3.0) / 2.0)
+    assert teacher_boxes(3, short) == max(3, min(6, room)) < 6
