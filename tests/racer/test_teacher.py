@@ -32,19 +32,25 @@ def reward(tmp_path: Path) -> RewardFunction:
     return RewardFunction.load(path)
 
 
-def test_a_teacher_is_judged_on_laps_with_boxes_placed_anew(
-    track: Track, reward: RewardFunction, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A policy that keeps to the right lane and never dodges finishes exactly the laps whose
-    boxes all stand in the left lane: what one lap with one placement could not tell."""
-    driving: dict[str, RaceEnv] = {}
+@pytest.fixture
+def driving(monkeypatch: pytest.MonkeyPatch) -> dict[str, RaceEnv]:
+    """The environment of the lap being driven, for scripted drivers that read its simulator."""
+    seen: dict[str, RaceEnv] = {}
     reset = RaceEnv.reset
 
     def remember(self: RaceEnv, **kwargs: Any) -> Any:
-        driving["env"] = self
+        seen["env"] = self
         return reset(self, **kwargs)
 
     monkeypatch.setattr(RaceEnv, "reset", remember)
+    return seen
+
+
+def test_a_teacher_is_judged_on_laps_with_boxes_placed_anew(
+    track: Track, reward: RewardFunction, driving: dict[str, RaceEnv]
+) -> None:
+    """A policy that keeps to the right lane and never dodges finishes exactly the laps whose
+    boxes all stand in the left lane: what one lap with one placement could not tell."""
 
     class RightLaneKeeper:
         def predict(self, observation: np.ndarray, deterministic: bool) -> tuple[Any, None]:
@@ -62,19 +68,11 @@ def test_a_teacher_is_judged_on_laps_with_boxes_placed_anew(
 
 
 def test_the_teacher_kept_is_its_best_check_and_a_tie_goes_to_the_later_one(
-    track: Track, reward: RewardFunction, monkeypatch: pytest.MonkeyPatch
+    track: Track, reward: RewardFunction, driving: dict[str, RaceEnv]
 ) -> None:
     """A teacher whose driving changes between checks (right lane, circling off the track,
     left lane) is put back to the weights of the check that finished the most laps clean."""
     torch = pytest.importorskip("torch", reason="needs the train extra")
-    driving: dict[str, RaceEnv] = {}
-    reset = RaceEnv.reset
-
-    def remember(self: RaceEnv, **kwargs: Any) -> Any:
-        driving["env"] = self
-        return reset(self, **kwargs)
-
-    monkeypatch.setattr(RaceEnv, "reset", remember)
 
     class LaneKeeper:  # its one weight's sign says the lane: - right, + left, 0 circles off
         def __init__(self) -> None:
