@@ -70,13 +70,16 @@ class TeacherSnapshots:
     metadata: ModelMetadata
     n_objects: int
     started: float
-    best_clean: int = -1
-    weights: dict[str, Any] | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
-    due: float = 0.0
+    best: dict[str, Any] | None = None  # the best check so far, one of ``checks``
+    weights: dict[str, Any] | None = None  # the teacher's weights at ``best``
+    due: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.due = self.started + TEACHER_CHECK_SECONDS
 
     def check_when_due(self, model: Any) -> None:
-        if time.monotonic() >= max(self.due, self.started + TEACHER_CHECK_SECONDS):
+        if time.monotonic() >= self.due:
             self.check(model)
             self.due = time.monotonic() + TEACHER_CHECK_SECONDS
 
@@ -84,28 +87,22 @@ class TeacherSnapshots:
         laps = teacher_laps(
             model, self.track, self.reward, self.metadata, self.n_objects, BOX_LAYOUTS
         )
-        clean = sum(lap["teacher_lap_s"] is not None for lap in laps)
-        self.checks.append(
-            {
-                "seconds": round(time.monotonic() - self.started, 1),
-                "timesteps": int(model.num_timesteps),
-                "clean_laps": clean,
-            }
-        )
-        if clean >= self.best_clean:
-            self.best_clean = clean
+        check = {
+            "seconds": round(time.monotonic() - self.started, 1),
+            "timesteps": int(model.num_timesteps),
+            "clean_laps": sum(lap["teacher_lap_s"] is not None for lap in laps),
+        }
+        self.checks.append(check)
+        if self.best is None or check["clean_laps"] >= self.best["clean_laps"]:
+            self.best = check
             self.weights = copy.deepcopy(model.policy.state_dict())
 
     def restore(self, model: Any) -> None:
         """Put the best check's weights back into ``model`` and mark that check kept."""
-        if self.weights is None:
+        if self.best is None or self.weights is None:
             return
         model.policy.load_state_dict(self.weights)
-        kept = max(
-            (c for c in self.checks if c["clean_laps"] == self.best_clean),
-            key=lambda c: c["seconds"],
-        )
-        kept["kept"] = True
+        self.best["kept"] = True
 
 
 def make_envs(
