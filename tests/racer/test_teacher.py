@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from lensbox.racer.check import pursue
 from lensbox.racer.env import RaceEnv
 from lensbox.racer.reward import RewardFunction
 from lensbox.racer.track import Track, load_track
-from lensbox.racer.train import BOX_LAYOUTS, TeacherSnapshots, teacher_laps
+from lensbox.racer.train import BOX_LAYOUTS, TEACHER_STALL_LAPS, TeacherSnapshots, teacher_laps
 from tests.helpers.drive_models import CONTINUOUS
 from tests.helpers.tracks import write_track
 
@@ -78,6 +79,7 @@ def test_the_teacher_kept_is_its_best_check_and_a_tie_goes_to_the_later_one(
         def __init__(self) -> None:
             self.policy = torch.nn.Linear(1, 1, bias=False)
             self.num_timesteps = 0
+            self.seed = 0
 
         def predict(self, observation: np.ndarray, deterministic: bool) -> tuple[Any, None]:
             sim = driving["env"].sim
@@ -103,6 +105,74 @@ def test_the_teacher_kept_is_its_best_check_and_a_tie_goes_to_the_later_one(
         k == best for k in range(len(sides))
     ]
     assert [check["timesteps"] for check in snapshots.checks] == [100, 200, 300, 400, 500]
+
+
+def test_a_teacher_stalls_when_its_first_two_checks_finish_next_to_no_lap_clean(
+    track: Track, reward: RewardFunction, driving: dict[str, RaceEnv]
+) -> None:
+    """Only a teacher's first checks decide: one that once finished more than
+    TEACHER_STALL_LAPS clean is never stalled, and a replacement is judged on its own checks."""
+
+    class Driver:
+        seed, num_timesteps = 0, 0
+
+        def __init__(self, lane: float) -> None:  # 0 circles off the track
+            self.lane = lane
+            self.policy = SimpleNamespace(state_dict=dict)  # weights: none to keep
+
+        def predict(self, observation: np.ndarray, deterministic: bool) -> tuple[Any, None]:
+            sim = driving["env"].sim
+            if self.lane == 0.0:
+                return np.array([30.0, 1.0]), None
+            return np.array(pursue(sim, 0.8, offset=0.25 * self.lane * sim.track.width)), None
+
+    snapshots = TeacherSnapshots(track, reward, CONTINUOUS, 2, time.monotonic())
+    snapshots.check(Driver(0.0))
+    assert not snapshots.stalled  # one check is not enough to tell
+    snapshots.check(Driver(0.0))
+    assert snapshots.stalled
+    snapshots.restarted()
+    assert not snapshots.stalled
+    snapshots.check(Driver(1.0))
+    assert snapshots.checks[-1]["clean_laps"] > TEACHER_STALL_LAPS
+    snapshots.check(Driver(0.0))
+    snapshots.check(Driver(0.0))
+    assert not snapshots.stalled
+
+
+def test_a_stalled_teacher_is_replaced_by_one_with_another_seed(
+    track: Track, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real PPO, checks every second: a teacher that has passed no box after two checks gives
+    way to a new one with another seed while 3 s are left, and only then."""
+    pytest.importorskip("stable_baselines3", reason="needs the racer extra")
+    from lensbox.racer import train
+    from lensbox.racer.config import Hyperparameters, ModelMetadata
+    from lensbox.train.callbacks import QuietProgress
+
+    monkeypatch.setattr(train, "TEACHER_CHECK_SECONDS", 1.0)
+    monkeypatch.setattr(train, "TEACHER_RESTART_SECONDS", 3.0)
+    nothing = tmp_path / "nothing.py"  # a reward of 0 teaches nothing: every teacher stalls
+    nothing.write_text("def reward_function(params):\n    return 0.0\n")
+    seconds = 8.0
+    result = train.train_teacher(
+        track, RewardFunction.load(nothing), ModelMetadata(), Hyperparameters(), 2, seconds, 5,
+        QuietProgress(),
+    )  # fmt: skip
+    assert all(c["clean_laps"] == 0 for c in result.checks)
+    teachers: dict[int, list[float]] = {}  # each teacher's checks' times, in the order made
+    for check in result.checks:
+        teachers.setdefault(check["seed"], []).append(check["seconds"])
+    assert list(teachers) == [5 + k * train.RESTART_SEED for k in range(len(teachers))]
+    assert len(teachers) >= 2  # the first stalls by about 3 s, with some 5 s left
+    *replaced, last = teachers.values()
+    slack = 0.2  # the times are rounded and taken as each check ends
+    assert all(len(times) == 2 and times[1] <= seconds - 3.0 + slack for times in replaced)
+    assert len(last) < 2 or last[1] > seconds - 3.0 - slack  # stalled too late to replace
+    assert result.policy.seed == 5 + (len(teachers) - 1) * train.RESTART_SEED
+    steps = [row["timesteps"] for row in result.history]
+    assert steps == sorted(steps) and result.steps >= steps[-1]
+    assert steps[-1] > max(c["timesteps"] for c in result.checks)  # counted across teachers
 
 
 def test_a_teacher_of_an_object_race_is_checked_while_it_trains(

@@ -60,6 +60,22 @@ Why: PPO under the object-avoidance reward does not hold on to what it learned. 
 and 10 at its end. A check costs about 2 s: the laps are state-only."""
 
 
+TEACHER_STALL_CHECKS = 2
+TEACHER_STALL_LAPS = 1
+"""With boxes, a teacher that finishes no more than TEACHER_STALL_LAPS of BOX_LAYOUTS laps
+clean at each of its first TEACHER_STALL_CHECKS checks is dropped, and a teacher with another
+seed starts in its place, if at least TEACHER_RESTART_SECONDS are left.
+
+Why: a teacher that has passed no box by then has mostly settled on keeping to one lane and
+stays there. Of 24 teacher runs checked every 45 s for 300 s on reinvent_base (13 among 6
+boxes, 11 among 3), the 8 that ran on after 0 or 1 at both their first two checks (about 46
+and 93 s) never reached 10 of 12: six never finished more than 1, two reached 4 and 7. Of the
+15 others, 14 reached 11 or 12 and one 6. One dropped this way (seed 7920, 0 and 0) was
+replaced by a teacher that finished 7, 10, 12, 10 and 12 at its checks from 140 s."""
+TEACHER_RESTART_SECONDS = 120.0  # a good teacher reached 11-12 of 12 by 94-143 s
+RESTART_SEED = 104_729  # a restarted teacher's seed: the one it replaces plus this
+
+
 @dataclass
 class TeacherSnapshots:
     """The teacher's weights at its best check so far: the most laps of BOX_LAYOUTS finished
@@ -74,6 +90,7 @@ class TeacherSnapshots:
     best: dict[str, Any] | None = None  # the best check so far, one of ``checks``
     weights: dict[str, Any] | None = None  # the teacher's weights at ``best``
     due: float = field(init=False)
+    since: int = 0  # the first of ``checks`` made of the teacher now learning (see restarted)
 
     def __post_init__(self) -> None:
         self.due = self.started + TEACHER_CHECK_SECONDS
@@ -91,11 +108,26 @@ class TeacherSnapshots:
             "seconds": round(time.monotonic() - self.started, 1),
             "timesteps": int(model.num_timesteps),
             "clean_laps": sum(lap["teacher_lap_s"] is not None for lap in laps),
+            "seed": model.seed,  # which teacher: a stalled one is replaced
         }
         self.checks.append(check)
         if self.best is None or check["clean_laps"] >= self.best["clean_laps"]:
             self.best = check
             self.weights = copy.deepcopy(model.policy.state_dict())
+
+    @property
+    def stalled(self) -> bool:
+        """The teacher now learning finished at most TEACHER_STALL_LAPS clean at each of its
+        checks, and it has had TEACHER_STALL_CHECKS (see there)."""
+        mine = self.checks[self.since :]
+        return len(mine) >= TEACHER_STALL_CHECKS and all(
+            c["clean_laps"] <= TEACHER_STALL_LAPS for c in mine
+        )
+
+    def restarted(self) -> None:
+        """A new teacher starts learning: its own checks begin here, and the best so far,
+        whoever made it, stays the one to beat."""
+        self.since = len(self.checks)
 
     def restore(self, model: Any) -> None:
         """Put the best check's weights back into ``model`` and mark that check kept."""
@@ -176,7 +208,9 @@ def train_teacher(
     resumed_from: Path | None = None,
 ) -> TeacherResult:
     """PPO (discrete) or SAC (continuous) on the state vector, for ``seconds`` of wall time;
-    from a saved teacher (``resumed_from``, stable-baselines3's zip) when resuming."""
+    from a saved teacher (``resumed_from``, stable-baselines3's zip) when resuming. With boxes,
+    checked as it learns (TeacherSnapshots) and, when it stalls early, replaced by a teacher
+    with another seed (TEACHER_STALL_CHECKS)."""
     sb3 = require("stable_baselines3", extra="racer")
     callbacks = require("stable_baselines3.common.callbacks", extra="racer")
     torch = require("torch", extra="train")
@@ -184,17 +218,33 @@ def train_teacher(
     torch.set_num_threads(1)  # small networks: threads cost more than they give
     n_envs = 4
     boxes = teacher_boxes(n_objects, track)
-    envs = make_envs([track], reward, metadata, boxes, n_envs, seed, hyper.discount_factor)
-    if resumed_from is not None:
-        model = teacher_algorithm(metadata).load(resumed_from, env=envs, device="cpu")
-    elif metadata.discrete:
+
+    def build(seed: int) -> Any:
+        envs = make_envs([track], reward, metadata, boxes, n_envs, seed, hyper.discount_factor)
+        if resumed_from is not None:
+            return teacher_algorithm(metadata).load(resumed_from, env=envs, device="cpu")
+        if not metadata.discrete:
+            return sb3.SAC(
+                "MlpPolicy",
+                envs,
+                learning_rate=hyper.lr,
+                batch_size=max(hyper.batch_size, 64),
+                gamma=hyper.discount_factor,
+                ent_coef="auto",
+                train_freq=1,
+                gradient_steps=1,
+                policy_kwargs={"net_arch": [64, 64]},
+                seed=seed,
+                device="cpu",
+                verbose=0,
+            )
         # DeepRacer collects num_episodes_between_training episodes per update; early episodes
         # are short, so a rollout of ~20 episodes is a few thousand steps.
         n_steps = max(64, min(1024, hyper.num_episodes_between_training * 25 // n_envs))
         # A rollout that is a whole number of mini-batches (no truncated last batch).
         unit = hyper.batch_size // math.gcd(hyper.batch_size, n_envs)
         n_steps = -(-n_steps // unit) * unit
-        model = sb3.PPO(
+        return sb3.PPO(
             "MlpPolicy",
             envs,
             learning_rate=hyper.lr,
@@ -209,21 +259,8 @@ def train_teacher(
             device="cpu",
             verbose=0,
         )
-    else:
-        model = sb3.SAC(
-            "MlpPolicy",
-            envs,
-            learning_rate=hyper.lr,
-            batch_size=max(hyper.batch_size, 64),
-            gamma=hyper.discount_factor,
-            ent_coef="auto",
-            train_freq=1,
-            gradient_steps=1,
-            policy_kwargs={"net_arch": [64, 64]},
-            seed=seed,
-            device="cpu",
-            verbose=0,
-        )
+
+    model = build(seed)
     history: list[dict[str, Any]] = []
     samples: list[dict[str, float]] = []
     deadline = time.monotonic() + seconds
@@ -259,20 +296,45 @@ def train_teacher(
                             "progress": 100.0 if laps else round(float(info["progress"]), 2),
                             "laps": laps,
                             "seconds": round(time.monotonic() - started, 1),
-                            "timesteps": int(self.num_timesteps),
+                            "timesteps": earlier_steps + int(self.num_timesteps),
                         }
                     )
             if n_objects:
                 snapshots.check_when_due(self.model)
+                if (
+                    resumed_from is None
+                    and snapshots.stalled
+                    and deadline - time.monotonic() >= TEACHER_RESTART_SECONDS
+                ):
+                    stalled_seeds.append(int(self.model.seed))
+                    return False  # the loop below starts over with another seed
             done = time.monotonic() - started
             progress.advance(0, progress_percent=round(100 * done / seconds))
             return time.monotonic() < deadline
 
     progress.stage("teacher (PPO on state)", 1)
+    earlier_steps = 0  # of teachers dropped as stalled
+    stalled_seeds: list[int] = []
     try:
-        model.learn(
-            total_timesteps=10_000_000, callback=Clock(), reset_num_timesteps=resumed_from is None
-        )
+        while True:
+            dropped = len(stalled_seeds)
+            model.learn(
+                total_timesteps=10_000_000,
+                callback=Clock(),
+                reset_num_timesteps=resumed_from is None,
+            )
+            if len(stalled_seeds) == dropped:
+                break
+            replacement = int(model.seed) + RESTART_SEED
+            progress.message(
+                f"teacher seed {model.seed} finished at most {TEACHER_STALL_LAPS} of "
+                f"{BOX_LAYOUTS} laps clean at its first {TEACHER_STALL_CHECKS} checks; "
+                f"seed {replacement} starts in its place"
+            )
+            earlier_steps += int(model.num_timesteps)
+            model.get_env().close()
+            snapshots.restarted()
+            model = build(replacement)
     finally:
         # Why: the camera student trains next in this process, once the other teacher's core
         # is free too, and its CNN fits twice as fast on two threads as on one (84 against
@@ -282,7 +344,8 @@ def train_teacher(
         snapshots.check(model)  # the end is a moment too
         snapshots.restore(model)
     progress.advance()
-    return TeacherResult(model, history, int(model.num_timesteps), samples, snapshots.checks)
+    steps = earlier_steps + int(model.num_timesteps)
+    return TeacherResult(model, history, steps, samples, snapshots.checks)
 
 
 def _teacher_in_child(
