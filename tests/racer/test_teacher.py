@@ -206,6 +206,7 @@ def test_a_teacher_of_an_object_race_is_checked_while_it_trains(
     assert len(kept) == 1 and kept[0]["clean_laps"] == max(c["clean_laps"] for c in checks)
     laps = teacher_laps(result.policy, track, reward, metadata, 2, BOX_LAYOUTS)
     assert sum(lap["teacher_lap_s"] is not None for lap in laps) == kept[0]["clean_laps"]
+    assert result.laps == laps  # the kept check's laps: what the run judges teachers on
 
 
 def test_a_teacher_learns_among_twice_the_boxes_where_the_track_has_room(

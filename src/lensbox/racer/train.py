@@ -16,7 +16,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class TeacherResult:
     steps: int = 0
     samples: list[dict[str, float]] = field(default_factory=list)  # for the track maps
     checks: list[dict[str, Any]] = field(default_factory=list)  # see TeacherSnapshots
+    laps: list[dict[str, Any]] = field(default_factory=list)  # the kept check's (teacher_laps)
 
 
 TEACHER_CHECK_SECONDS = 45.0
@@ -89,6 +90,7 @@ class TeacherSnapshots:
     checks: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] | None = None  # the best check so far, one of ``checks``
     weights: dict[str, Any] | None = None  # the teacher's weights at ``best``
+    laps: list[dict[str, Any]] = field(default_factory=list)  # its laps at ``best``
     due: float = field(init=False)
     since: int = 0  # the first of ``checks`` made of the teacher now learning (see restarted)
 
@@ -112,7 +114,7 @@ class TeacherSnapshots:
         }
         self.checks.append(check)
         if self.best is None or check["clean_laps"] >= self.best["clean_laps"]:
-            self.best = check
+            self.best, self.laps = check, laps
             self.weights = copy.deepcopy(model.policy.state_dict())
 
     @property
@@ -345,7 +347,7 @@ def train_teacher(
         snapshots.restore(model)
     progress.advance()
     steps = earlier_steps + int(model.num_timesteps)
-    return TeacherResult(model, history, steps, samples, snapshots.checks)
+    return TeacherResult(model, history, steps, samples, snapshots.checks, snapshots.laps)
 
 
 def _teacher_in_child(
@@ -357,9 +359,9 @@ def _teacher_in_child(
     seconds: float,
     seed: int,
     save_to: Path,
-) -> tuple[list[dict[str, Any]], int, list[dict[str, float]], list[dict[str, Any]]]:
+) -> TeacherResult:
     """A second teacher in its own process (the first trains in the caller's): saved to
-    ``save_to``; its history, timesteps, map samples and checks returned."""
+    ``save_to`` and returned without its policy, which the caller loads from there."""
     from lensbox.train.callbacks import QuietProgress
 
     teacher = train_teacher(
@@ -367,7 +369,7 @@ def _teacher_in_child(
         QuietProgress(),
     )  # fmt: skip
     _save_policy(teacher.policy, str(save_to))
-    return teacher.history, teacher.steps, teacher.samples, teacher.checks
+    return replace(teacher, policy=None)
 
 
 def train_teachers(
@@ -401,19 +403,20 @@ def train_teachers(
         )  # fmt: skip
         first = train_teacher(track, reward, metadata, hyper, n_objects, seconds, seed, progress)
         try:
-            history, steps, samples, checks = future.result()
+            second = future.result()
         except Exception as exc:  # the first teacher stands alone; say why
             progress.message(f"the second teacher failed ({type(exc).__name__}: {exc})")
             return first, teacher_lap(first.policy, track, reward, metadata, n_objects), []
-    second = TeacherResult(
-        teacher_algorithm(metadata).load(other, device="cpu"), history, steps, samples, checks
-    )
+    second.policy = teacher_algorithm(metadata).load(other, device="cpu")
     other.unlink(missing_ok=True)
     candidates = []
     layouts = BOX_LAYOUTS if n_objects else 1
     for name, teacher in (("seed", first), (f"seed+{OTHER_SEED}", second)):
-        laps = teacher_laps(teacher.policy, track, reward, metadata, n_objects, layouts)
-        lap = laps[0]  # layout 0: the lap the report and the student are measured against
+        # The kept check's laps are the ones its weights drive (deterministic): not driven again.
+        laps = teacher.laps or teacher_laps(
+            teacher.policy, track, reward, metadata, n_objects, layouts
+        )
+        lap = dict(laps[0])  # layout 0: the lap the report and the student are measured against
         if n_objects:
             lap["teacher_clean_laps"] = sum(trial["teacher_lap_s"] is not None for trial in laps)
         candidates.append((name, teacher, lap))
