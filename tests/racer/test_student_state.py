@@ -18,6 +18,8 @@ from lensbox.racer.camera import Camera, CameraSpec, Look, TrackMap
 from lensbox.racer.sim import Box, RaceSim
 from lensbox.racer.track import Track, load_track
 from lensbox.racer.train import (
+    BESIDE_WEIGHT,
+    BOX_WEIGHT,
     STATE_TARGETS,
     Demonstrations,
     Student,
@@ -101,3 +103,26 @@ def test_the_state_head_is_for_races_with_boxes_and_never_exported() -> None:
         1,
         network.state_head.out_features,
     )
+
+
+def test_frames_with_a_box_beside_the_car_weigh_most(tmp_path: Path) -> None:
+    """A box 1.5 m ahead in the other lane is in the frame and weighs BOX_WEIGHT; 0.2 m past
+    the car's front it has left the frame while the teacher still sees it: BESIDE_WEIGHT;
+    1 m behind, nothing: 1."""
+    track = load_track(str(write_track(tmp_path / "stadium.npy", straight=4.0, radius=1.2)))
+    camera = Camera(TrackMap(track), CameraSpec(), Look(noise=0.0))
+    seen, in_frame = Demonstrations(), []
+    for ahead in (1.5, -0.2, -1.0):
+        sim = RaceSim(track, n_objects=0)
+        sim.reset(0.3, np.random.default_rng(0), offset=-0.25 * track.width)  # the right lane
+        s = sim.projection.s + ahead  # type: ignore[union-attr]
+        point, heading = track.point_at(s)
+        x, y = point + 0.25 * track.width * np.array([-math.sin(heading), math.cos(heading)])
+        box = Box(float(x), float(y), heading, s, left=True)
+        empty = camera.render(sim.car.front, sim.car.yaw, [])
+        frame = camera.render(sim.car.front, sim.car.yaw, [box.corners()])
+        in_frame.append(bool((np.abs(frame.astype(int) - empty.astype(int)) > 8).any()))
+        sim.boxes = [box]
+        seen.add(frame[None], np.zeros(3, np.float32), features.state_vector(sim))
+    assert in_frame == [True, False, False]
+    assert seen.weights == [BOX_WEIGHT, BESIDE_WEIGHT, 1.0]
