@@ -271,7 +271,10 @@ def train_teacher(
     snapshots = TeacherSnapshots(track, reward, metadata, n_objects, started)
 
     class Clock(callbacks.BaseCallback):  # type: ignore[name-defined]
-        """Stops at the deadline; records each finished episode for the reward graph."""
+        """Stops at the deadline, or early with ``stalled`` set; records each finished episode
+        for the reward graph."""
+
+        stalled = False
 
         def _on_step(self) -> bool:
             infos = self.locals.get("infos", [])
@@ -309,7 +312,7 @@ def train_teacher(
                     and snapshots.stalled
                     and deadline - time.monotonic() >= TEACHER_RESTART_SECONDS
                 ):
-                    stalled_seeds.append(int(self.model.seed))
+                    self.stalled = True
                     return False  # the loop below starts over with another seed
             done = time.monotonic() - started
             progress.advance(0, progress_percent=round(100 * done / seconds))
@@ -317,16 +320,15 @@ def train_teacher(
 
     progress.stage("teacher (PPO on state)", 1)
     earlier_steps = 0  # of teachers dropped as stalled
-    stalled_seeds: list[int] = []
     try:
         while True:
-            dropped = len(stalled_seeds)
+            clock = Clock()
             model.learn(
                 total_timesteps=10_000_000,
-                callback=Clock(),
+                callback=clock,
                 reset_num_timesteps=resumed_from is None,
             )
-            if len(stalled_seeds) == dropped:
+            if not clock.stalled:
                 break
             replacement = int(model.seed) + RESTART_SEED
             progress.message(
