@@ -47,6 +47,14 @@ def driving(monkeypatch: pytest.MonkeyPatch) -> dict[str, RaceEnv]:
     return seen
 
 
+def lane_action(sim: Any, lane: float) -> tuple[Any, None]:
+    """A scripted driver's action: keep to the left lane (lane > 0) or the right (< 0), or
+    with 0 circle off the track; shaped as a policy's ``predict`` answers."""
+    if lane == 0.0:
+        return np.array([30.0, 1.0]), None
+    return np.array(pursue(sim, 0.8, offset=0.25 * np.sign(lane) * sim.track.width)), None
+
+
 def test_a_teacher_is_judged_on_laps_with_boxes_placed_anew(
     track: Track, reward: RewardFunction, driving: dict[str, RaceEnv]
 ) -> None:
@@ -55,8 +63,7 @@ def test_a_teacher_is_judged_on_laps_with_boxes_placed_anew(
 
     class RightLaneKeeper:
         def predict(self, observation: np.ndarray, deterministic: bool) -> tuple[Any, None]:
-            sim = driving["env"].sim
-            return np.array(pursue(sim, 0.8, offset=-0.25 * sim.track.width)), None
+            return lane_action(driving["env"].sim, -1.0)
 
     all_left = 0
     for layout in range(BOX_LAYOUTS):
@@ -82,11 +89,8 @@ def test_the_teacher_kept_is_its_best_check_and_a_tie_goes_to_the_later_one(
             self.seed = 0
 
         def predict(self, observation: np.ndarray, deterministic: bool) -> tuple[Any, None]:
-            sim = driving["env"].sim
-            side = float(np.sign(self.policy.weight.detach().numpy()).item())
-            if side == 0.0:
-                return np.array([30.0, 1.0]), None
-            return np.array(pursue(sim, 0.8, offset=0.25 * side * sim.track.width)), None
+            side = float(self.policy.weight.detach().item())
+            return lane_action(driving["env"].sim, side)
 
     model = LaneKeeper()
     snapshots = TeacherSnapshots(track, reward, CONTINUOUS, 2, time.monotonic())
@@ -121,10 +125,7 @@ def test_a_teacher_stalls_when_its_first_two_checks_finish_next_to_no_lap_clean(
             self.policy = SimpleNamespace(state_dict=dict)  # weights: none to keep
 
         def predict(self, observation: np.ndarray, deterministic: bool) -> tuple[Any, None]:
-            sim = driving["env"].sim
-            if self.lane == 0.0:
-                return np.array([30.0, 1.0]), None
-            return np.array(pursue(sim, 0.8, offset=0.25 * self.lane * sim.track.width)), None
+            return lane_action(driving["env"].sim, self.lane)
 
     snapshots = TeacherSnapshots(track, reward, CONTINUOUS, 2, time.monotonic())
     snapshots.check(Driver(0.0))
