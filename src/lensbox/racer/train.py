@@ -341,10 +341,9 @@ def train_teacher(
             snapshots.restarted()
             model = build(replacement)
     finally:
-        # Why: without boxes the camera student trains next in this process, once the other
-        # teacher's core is free too, and its CNN fits twice as fast on two threads as on one
-        # (84 against 186 ms a batch of 128 on this 2-core machine). With boxes two students
-        # share the cores (train_students).
+        # Why: the camera student trains next in this process, once the other teacher's core
+        # is free too, and its CNN fits twice as fast on two threads as on one (84 against
+        # 186 ms a batch of 128 on this 2-core machine).
         torch.set_num_threads(threads)
     if n_objects:
         snapshots.check(model)  # the end is a moment too
@@ -562,26 +561,6 @@ def build_student(n_outputs: int, n_state: int = 0) -> Any:
             return self.head[-1](hidden), self.state_head(hidden)
 
     return Student()
-
-
-def build_pair(first: Any, second: Any, discrete: bool) -> Any:
-    """Two students as one network: the average of their action probabilities (returned as
-    log-probabilities, so the device's softmax gives that average back), or of their actions
-    for a continuous space."""
-    torch = require("torch", extra="train")
-
-    class Pair(torch.nn.Module):  # type: ignore[name-defined]
-        def __init__(self) -> None:
-            super().__init__()
-            self.first, self.second = first, second
-
-        def forward(self, x: Any) -> Any:
-            if not discrete:
-                return (self.first(x) + self.second(x)) / 2
-            first_p = torch.softmax(self.first(x), dim=1)
-            return torch.log((first_p + torch.softmax(self.second(x), dim=1)) / 2)
-
-    return Pair()
 
 
 STATE_TARGETS = slice(4, features.SIZE)
@@ -887,7 +866,7 @@ def train_student(
             selecting = time.monotonic()
             score = selection_score(driver, track, metadata, n_objects)
             selection_seconds = time.monotonic() - selecting
-            row["selection_clean_laps"], row["selection_faults"] = score[0], -score[1]
+            row["selection_clean_laps"] = score[0]
             best.offer(score, iteration, driver)
         row["seconds"] = round(time.monotonic() - started, 1)
         history.append(row)
@@ -907,132 +886,6 @@ def train_student(
     if best.score is not None:
         progress.message(f"student: kept iteration {best.iteration} ({best.score[0]} clean laps)")
     return history
-
-
-def kept_selection(history: list[dict[str, Any]]) -> tuple[int, int]:
-    """The packaged iteration's selection score, as ``selection_score`` gave it (clean laps,
-    -faults); (-1, 0) for a student that never reached a selection."""
-    for row in history:
-        if row.get("kept"):
-            return int(row["selection_clean_laps"]), -int(row.get("selection_faults", 0))
-    return -1, 0
-
-
-def _student_in_child(
-    teacher_path: Path,
-    track: Track,
-    reward_path: Path,
-    metadata: ModelMetadata,
-    n_objects: int,
-    until: float,
-    seed: int,
-    save_to: Path,
-) -> list[dict[str, Any]]:
-    """A second camera student in its own process, on one thread, until the wall-clock time
-    ``until``: its kept weights saved to ``save_to``, its history returned."""
-    torch = require("torch", extra="train")
-    from lensbox.train.callbacks import QuietProgress
-
-    torch.set_num_threads(1)
-    teacher = teacher_algorithm(metadata).load(teacher_path, device="cpu")
-    n_outputs = len(metadata.actions) if metadata.discrete else 2
-    student = Student.new(n_outputs, n_state=state_targets(n_objects))
-    history = train_student(
-        teacher, track, RewardFunction.load(reward_path), metadata, n_objects,
-        max(until - time.time(), 30.0), seed, QuietProgress(), student, lambda *_: None,
-    )  # fmt: skip
-    atomic_write_with(save_to, lambda tmp: torch.save(student.network.state_dict(), tmp))
-    return history
-
-
-PAIR_SELECTION_SECONDS = 20.0  # the students' average drives the selection laps after them
-
-
-def train_students(
-    teacher: Any,
-    teacher_file: Path,
-    track: Track,
-    reward: RewardFunction,
-    metadata: ModelMetadata,
-    n_objects: int,
-    seconds: float,
-    seed: int,
-    progress: TrainProgress,
-    student: Student,
-    after_iteration: Callable[[int, list[dict[str, Any]]], None],
-    second_student: Callable[..., list[dict[str, Any]]] | None = None,
-) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
-    """With boxes, two camera students at once, one per core, on the same teacher (also saved
-    at ``teacher_file`` for the second one's process) with different seeds. Each keeps its best
-    iteration; then their average (``build_pair``) drives the selection laps too, and whichever
-    of the three made the most clean laps is returned to be packaged (ties: fewer faults, then
-    the average, then the first). Returns it, the history of the student trained in this
-    process, and one line per candidate for the report. ``second_student`` (a module-level
-    function, as ``_student_in_child`` is) trains the other one in its process.
-
-    Why two: on one teacher, a student's seed decides much of how well it dodges. On the kept
-    teacher of one run, two 225 s students (one core each) drove 8, 8, 7 and 14, 15 of 15
-    clean laps after their last iterations, and their selection laps told them apart (2 and 8
-    of 9); on another teacher, 8, 10, 9 against 1, 1, 7. A student on one thread loses little:
-    most of an iteration is driving and rendering, which is single-threaded (7 iterations in
-    225 s against 8 on two). Why the average: it drives nearly as well as the better student
-    and swings less; of one such pair (8 and 14 of 15 clean laps; 2 and 8 of 9 selection
-    laps), the average of their probabilities drove 13 of 15 and 9 of 9."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    torch = require("torch", extra="train")
-    other = teacher_file.with_name("student-b.pt")
-    until = time.time() + seconds
-    threads = torch.get_num_threads()
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        future = pool.submit(
-            second_student or _student_in_child, teacher_file, track, reward.path, metadata,
-            n_objects, until, seed + OTHER_SEED, other,
-        )  # fmt: skip
-        torch.set_num_threads(1)
-        try:
-            first = train_student(
-                teacher, track, reward, metadata, n_objects, seconds, seed, progress, student,
-                after_iteration,
-            )  # fmt: skip
-        finally:
-            torch.set_num_threads(threads)
-        try:
-            second = future.result()
-        except Exception as exc:  # the first student stands alone; say why
-            progress.message(f"the second student failed ({type(exc).__name__}: {exc})")
-            return student.network, first, []
-    n_outputs = len(metadata.actions) if metadata.discrete else 2
-    second_network = build_student(n_outputs, state_targets(n_objects))
-    second_network.load_state_dict(torch.load(other, weights_only=True))
-    other.unlink(missing_ok=True)
-    student.network.eval()
-    second_network.eval()
-    pair = build_pair(student.network, second_network, metadata.discrete)
-    candidates = {
-        "average": (selection_score(pair, track, metadata, n_objects), pair, None),
-        "seed": (kept_selection(first), student.network, first),
-        f"seed+{OTHER_SEED}": (kept_selection(second), second_network, second),
-    }
-    kept = max(candidates, key=lambda name: candidates[name][0])  # a tie: the earlier named
-    lines = [
-        {
-            "student": name,
-            "kept": name == kept,
-            "selection_clean_laps": score[0],
-            "selection_faults": -score[1],
-            **({"iterations": len(history)} if history is not None else {}),
-        }
-        for name, (score, _, history) in candidates.items()
-    ]
-    progress.message(
-        "students: "
-        + "; ".join(f"{line['student']} {line['selection_clean_laps']} clean" for line in lines)
-        + f"; kept {kept}"
-    )
-    return candidates[kept][1], first, lines
 
 
 @dataclass
@@ -1171,22 +1024,10 @@ def train_racer(
         )  # fmt: skip
 
     remaining = budget - (time.perf_counter() - started) - 20  # export and the time trial
-    students: list[dict[str, Any]] = []
-    if options.objects and not resumed.resumed:
-        # Two students, the better kept. The checkpoints hold the first: --resume goes on with
-        # it alone.
-        atomic_write_with(teacher_file, lambda tmp: _save_policy(teacher.policy, tmp))
-        packaged, student_history, students = train_students(
-            teacher.policy, teacher_file, track, reward, metadata, options.objects,
-            max(remaining - PAIR_SELECTION_SECONDS, 30.0), options.seed, progress, student,
-            checkpoint,
-        )  # fmt: skip
-    else:
-        packaged = student.network
-        student_history = train_student(
-            teacher.policy, track, reward, metadata, options.objects, max(remaining, 30.0),
-            options.seed, progress, student, checkpoint,
-        )  # fmt: skip
+    student_history = train_student(
+        teacher.policy, track, reward, metadata, options.objects, max(remaining, 30.0),
+        options.seed, progress, student, checkpoint,
+    )  # fmt: skip
     spec = InputSpec(
         height=FRAME[0], width=FRAME[1], color="gray", scale=1 / 127.5, mean=(1.0, 1.0, 1.0)
     )
@@ -1199,7 +1040,7 @@ def train_racer(
         return {**trial, "evaluated_on": f"{track.name}, 1 lap", **teacher_trial}
 
     result = package_model(
-        model=packaged.eval(),
+        model=student.network.eval(),
         out=out,
         task="drive",
         labels=labels,
@@ -1223,7 +1064,6 @@ def train_racer(
             ),
             "teacher_timesteps": teacher.steps,
             "teachers": teachers,
-            "students": students,
             "resumed": resumed.resumed,
             "hyperparameters": hyper.model_dump(),
         },
