@@ -8,7 +8,6 @@ runtime refuses a package whose checksum or schema does not match, and says whic
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
 import shutil
@@ -33,7 +32,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ResizeMode = Literal["stretch", "center-crop"]
-MAX_STACK_LAG = 120  # frames: 8 s of a 15 fps camera
 ColorOrder = Literal["rgb", "bgr", "gray"]
 
 
@@ -56,23 +54,11 @@ class InputSpec(BaseModel):
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     resize: ResizeMode = "stretch"
     dtype: Literal["float32"] = "float32"
-    # How many frames ago each frame the model sees was taken, stacked as channels: (0,) is
-    # the current frame alone; a drive model with (0, 8) also sees the frame 8 steps earlier.
-    stack: tuple[int, ...] = (0,)
 
     @property
     def channels(self) -> int:
-        """3 per frame for colour input; 1 for ``gray`` (a DeepRacer camera frame)."""
-        return (1 if self.color == "gray" else 3) * len(self.stack)
-
-    @field_validator("stack")
-    @classmethod
-    def _stack_from_now(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if not value or value[0] != 0 or any(b <= a for a, b in itertools.pairwise(value)):
-            raise ValueError("stack must start at 0 and increase, e.g. [0, 8]")
-        if value[-1] > MAX_STACK_LAG:
-            raise ValueError(f"stack reaches at most {MAX_STACK_LAG} frames back")
-        return value
+        """3 for colour input; 1 for ``gray`` (a DeepRacer camera frame)."""
+        return 1 if self.color == "gray" else 3
 
     @field_validator("std")
     @classmethod

@@ -4,7 +4,6 @@ runtime all call this one function, so a model is always fed the way it was trai
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, Literal
 
 import numpy as np
@@ -80,32 +79,3 @@ def to_batch(
     images: list[np.ndarray], spec: InputSpec, order: Literal["rgb", "bgr"] = "rgb"
 ) -> np.ndarray:
     return np.stack([to_tensor(image, spec, order) for image in images])
-
-
-class FrameStack:
-    """The recent frames a stacked input (``InputSpec.stack``) needs: each frame pushed comes
-    back beside the ones ``lags`` frames before it, concatenated on the channel ``axis``.
-
-    Why: a drive model that swerves round a box loses it from view a metre before the car is
-    clear of it, and a single frame cannot tell that stretch from an empty road; the frame 8
-    steps earlier still shows the box. Until enough frames have come, the first stands in for
-    the ones before it (a car at rest at the start)."""
-
-    def __init__(self, lags: tuple[int, ...], axis: int = 0) -> None:
-        self.lags = lags
-        self.axis = axis
-        self.frames: deque[np.ndarray] = deque(maxlen=max(lags) + 1)
-
-    def push(self, frame: np.ndarray) -> np.ndarray:
-        if not self.frames:
-            self.frames.extend([frame] * (self.frames.maxlen or 1))
-        else:
-            self.frames.append(frame)
-        return np.concatenate([self.frames[-1 - lag] for lag in self.lags], axis=self.axis)
-
-
-def frame_stack(spec: InputSpec) -> FrameStack | None:
-    """The history a stream needs for ``spec``; None for a model that sees one frame."""
-    if len(spec.stack) == 1:
-        return None
-    return FrameStack(spec.stack, 0 if spec.layout == "NCHW" else 2)

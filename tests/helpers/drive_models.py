@@ -15,11 +15,9 @@ CONTINUOUS = ModelMetadata.model_validate(
 )
 
 
-def constant_driver(
-    root: Path, preferred: int, track: str | None = None, stack: tuple[int, ...] = (0,)
-) -> Path:
+def constant_driver(root: Path, preferred: int, track: str | None = None) -> Path:
     """A drive package whose ONNX graph always prefers one action of the default space
-    (``track``: the track it says it trained on; ``stack``: the earlier frames it takes)."""
+    (``track``: the track it says it trained on)."""
     from onnx import TensorProto, helper
 
     metadata = ModelMetadata()
@@ -34,14 +32,10 @@ def constant_driver(
             helper.make_node("Add", ["scaled", "b"], ["actions"]),
         ],
         "constant_driver",
-        [
-            helper.make_tensor_value_info(
-                "input", TensorProto.FLOAT, ["batch", len(stack), 120, 160]
-            )
-        ],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 120, 160])],
         [helper.make_tensor_value_info("actions", TensorProto.FLOAT, ["batch", n])],
         initializer=[
-            helper.make_tensor("w", TensorProto.FLOAT, [len(stack), n], [0.0] * n * len(stack)),
+            helper.make_tensor("w", TensorProto.FLOAT, [1, n], [0.0] * n),
             helper.make_tensor("b", TensorProto.FLOAT, [n], bias.tolist()),
         ],
     )
@@ -51,9 +45,7 @@ def constant_driver(
         name=root.name,
         task="drive",
         labels=[a.label for a in metadata.actions],
-        input=InputSpec(
-            height=120, width=160, color="gray", scale=1 / 127.5, mean=(1, 1, 1), stack=stack
-        ),
+        input=InputSpec(height=120, width=160, color="gray", scale=1 / 127.5, mean=(1, 1, 1)),
         outputs=[OutputSpec(name="actions", kind="logits", decode="action")],
         sha256="0" * 64,
         task_params={"action_space": metadata.to_json(), **({"track": track} if track else {})},

@@ -13,7 +13,7 @@ from lensbox._optional import require
 from lensbox.data.images import IMAGE_EXTENSIONS
 from lensbox.errors import DataError
 from lensbox.manifest import InputSpec
-from lensbox.preprocess import frame_stack, to_tensor
+from lensbox.preprocess import to_tensor
 
 MAX_IMAGES = 300  # "a few hundred": ranges settle long before; more only costs minutes
 
@@ -30,8 +30,7 @@ class CalibrationSet:
 
 def load_calibration(folder: Path, spec: InputSpec, limit: int = MAX_IMAGES) -> CalibrationSet:
     """Up to ``limit`` images from ``folder`` (recursively, spread evenly over its sorted
-    files, so every class folder contributes); unreadable files are skipped and named. A
-    stacked input (a drive model's) takes the images in name order as successive frames."""
+    files, so every class folder contributes); unreadable files are skipped and named."""
     cv2 = require("cv2", extra="runtime")
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder; pass --calibration DIR of images")
@@ -42,7 +41,6 @@ def load_calibration(folder: Path, spec: InputSpec, limit: int = MAX_IMAGES) -> 
         files = [files[i] for i in np.linspace(0, len(files) - 1, limit).round().astype(int)]
     digest = hashlib.sha256()
     tensors, skipped = [], []
-    history = frame_stack(spec)
     for path in files:
         data = path.read_bytes()
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
@@ -52,8 +50,7 @@ def load_calibration(folder: Path, spec: InputSpec, limit: int = MAX_IMAGES) -> 
         digest.update(
             str(path.relative_to(folder)).encode() + b"\0" + hashlib.sha256(data).digest()
         )
-        tensor = to_tensor(image, spec, order="bgr")
-        tensors.append((history.push(tensor) if history is not None else tensor)[None])
+        tensors.append(to_tensor(image, spec, order="bgr")[None])
     if not tensors:
         raise DataError(f"{folder}: none of its {len(files)} images could be read")
     return CalibrationSet(tensors, digest.hexdigest(), skipped)

@@ -104,13 +104,11 @@ def drive_guard(package: ModelPackage, calibration: str) -> Guard:
         sim_track = load_track(calibration[len(SIM_PREFIX) :] or track_name, direction)
         engine = Engine.open(package.root)
         time_trial(engine, sim_track, laps=2, n_objects=objects, on_frame=frames.append)
-        every = max(1, len(frames) // MAX_IMAGES)
-        picked = frames[::every][:MAX_IMAGES]
+        picked = frames[:: max(1, len(frames) // MAX_IMAGES)][:MAX_IMAGES]
         digest = hashlib.sha256(f"{calibration}:{len(picked)}".encode())
         for frame in picked:
             digest.update(frame.tobytes())
-        fresh = Engine.open(package.root)  # a stacked input needs every frame, in order
-        tensors = [fresh.prepare(frame) for frame in frames][::every][:MAX_IMAGES]
+        tensors = [engine.prepare(frame) for frame in picked]
         calibration_set = CalibrationSet(tensors, digest.hexdigest(), [])
     else:
         calibration_set = load_calibration(Path(calibration), package.manifest.input)

@@ -25,7 +25,6 @@ import numpy as np
 from lensbox._atomic import atomic_write_with
 from lensbox._optional import require
 from lensbox.errors import TrainError
-from lensbox.preprocess import FrameStack
 from lensbox.racer import features
 from lensbox.racer.config import Hyperparameters, ModelMetadata
 from lensbox.racer.reward import RewardFunction
@@ -524,9 +523,8 @@ def teacher_label(
     return action, distribution.distribution.probs[0].numpy().astype(np.float32)
 
 
-def build_student(n_outputs: int, n_state: int = 0, n_frames: int = 1) -> Any:
+def build_student(n_outputs: int, n_state: int = 0) -> Any:
     """A small CNN: 160x120 grayscale frame -> action scores (logits or a continuous action).
-    With ``n_frames``, it sees that many frames as channels (``frame_lags``).
 
     With ``n_state``, a second head reads the same hidden layer and estimates that many entries
     of the teacher's state (``STATE_TARGETS``); it trains the features only (see AUX_WEIGHT):
@@ -539,7 +537,7 @@ def build_student(n_outputs: int, n_state: int = 0, n_frames: int = 1) -> Any:
             super().__init__()
             self.features = nn.Sequential(
                 nn.AvgPool2d(2),  # 80x60 is plenty for lanes and boxes, and 4x cheaper
-                nn.Conv2d(n_frames, 24, 5, stride=2, padding=2),
+                nn.Conv2d(1, 24, 5, stride=2, padding=2),
                 nn.ReLU(),
                 nn.Conv2d(24, 32, 3, stride=2, padding=1),
                 nn.ReLU(),
@@ -609,24 +607,6 @@ without."""
 FIRST_BOX_DISTANCE = features.SIZE - 2 * features.N_BOXES  # the state's entry: distance / range
 
 
-BOX_FRAME_LAGS = (0, 8)
-"""With boxes, the student sees the current frame and the one 8 steps (0.53 s) earlier.
-
-Why: swerving round a box, the car loses it from the camera's view while its front is still
-0.15-0.7 m short of it (the car is turned away), and a single frame cannot tell that stretch
-from an empty road, so students steered back into boxes they had just dodged; 8 steps back,
-the box was still in view. On one saved teacher, 225 s students with seeds 4, 5 and 6 (one
-core each, 15 laps after each iteration) drove 9, 12 and 12, 12 and 9, 12 of 15 clean at
-iterations 4-5 with it against 5, 8 and 3, 7 and 7, 8 on the current frame alone. Four frames
-(0, 6, 12, 24 back) fitted slower and did no better (4, 8 and 9, 9)."""
-
-
-def frame_lags(n_objects: int) -> tuple[int, ...]:
-    """The frames the student sees, as steps back from now: races without boxes see the
-    current frame alone, as they were measured."""
-    return BOX_FRAME_LAGS if n_objects else (0,)
-
-
 def state_targets(n_objects: int) -> int:
     """How many state entries the student learns to read (its second head): with boxes only,
     where it was measured; races without boxes train as before."""
@@ -656,25 +636,15 @@ def student_input(frames: np.ndarray) -> np.ndarray:
 @dataclass
 class Demonstrations:
     """Every frame DAgger has collected, whoever drove: the teacher's label for it, the state
-    entries the student learns to read from it, its weight in the loss (``_frame_weight``:
-    more with a box ahead, most with one beside), and which stored frames the student sees
-    with it (``lags`` steps back in its episode; each frame is stored once)."""
+    entries the student learns to read from it, and its weight in the loss (``_frame_weight``:
+    more with a box ahead, most with one beside)."""
 
-    lags: tuple[int, ...] = (0,)
     frames: list[np.ndarray] = field(default_factory=list)
     targets: list[np.ndarray] = field(default_factory=list)
     states: list[np.ndarray] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
-    seen_with: list[list[int]] = field(default_factory=list)
-    episode_start: int = 0
-
-    def new_episode(self) -> None:
-        """The next frame starts an episode: it stands in for the frames before it."""
-        self.episode_start = len(self.frames)
 
     def add(self, frame: np.ndarray, target: np.ndarray, state: np.ndarray) -> None:
-        index = len(self.frames)
-        self.seen_with.append([max(index - lag, self.episode_start) for lag in self.lags])
         self.frames.append(frame)
         self.targets.append(target)
         self.states.append(state[STATE_TARGETS])
@@ -683,19 +653,18 @@ class Demonstrations:
     def __len__(self) -> int:
         return len(self.frames)
 
-    def tensors(self) -> tuple[Any, Any, Any, Any, Any]:
+    def tensors(self) -> tuple[Any, Any, Any, Any]:
         torch = require("torch", extra="train")
         return (
             torch.from_numpy(np.stack(self.frames)),
             torch.from_numpy(np.stack(self.targets)),
             torch.from_numpy(np.stack(self.states)),
             torch.tensor(self.weights, dtype=torch.float32),
-            torch.tensor(self.seen_with, dtype=torch.long),
         )
 
 
 def fit_epoch(
-    network: Any, optimizer: Any, ema: Any, data: tuple[Any, Any, Any, Any, Any], discrete: bool
+    network: Any, optimizer: Any, ema: Any, data: tuple[Any, Any, Any, Any], discrete: bool
 ) -> list[float]:
     """One pass over the demonstrations in shuffled batches of 128; the batches' losses.
 
@@ -704,13 +673,12 @@ def fit_epoch(
     when the network has one; frames weighted. ``ema`` (an AveragedModel or None) follows
     every step."""
     torch = require("torch", extra="train")
-    frames, targets, states, weights, seen_with = data
+    frames, targets, states, weights = data
     losses = []
     order = torch.randperm(len(frames))
     for offset in range(0, len(order), 128):
         index = order[offset : offset + 128]
-        stacked = frames[seen_with[index]].flatten(1, 2)  # (batch, lags, 120, 160)
-        x = torch.from_numpy(student_input(stacked.numpy()))
+        x = torch.from_numpy(student_input(frames[index].numpy()))
         if network.state_head is not None:
             out, read = network.forward_with_state(x)
         else:
@@ -739,16 +707,10 @@ SELECTION_SEED = 1009  # their placements; an evaluation's --seed (0, 1, 2...) p
 @dataclass
 class NetworkDriver:
     """The student in training, shaped as the engine ``time_trial`` drives: a selection lap
-    is then driven by exactly the evaluation's rules (crashes, put back, lap limit), and the
-    earlier frames it sees are kept as the engine keeps them."""
+    is then driven by exactly the evaluation's rules (crashes, put back, lap limit)."""
 
     network: Any
     metadata: ModelMetadata
-    lags: tuple[int, ...] = (0,)
-    history: FrameStack = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.history = FrameStack(self.lags)
 
     @property
     def manifest(self) -> Any:
@@ -757,7 +719,7 @@ class NetworkDriver:
         return SimpleNamespace(task_params={"action_space": self.metadata.to_json()})
 
     def prepare(self, frame: np.ndarray) -> np.ndarray:
-        return student_input(self.history.push(frame[None])[None])
+        return student_input(frame[None, None])
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
         torch = require("torch", extra="train")
@@ -766,14 +728,13 @@ class NetworkDriver:
 
 
 def selection_score(
-    network: Any, track: Track, metadata: ModelMetadata, n_objects: int,
-    lags: tuple[int, ...] = (0,),
-) -> tuple[int, int]:  # fmt: skip
+    network: Any, track: Track, metadata: ModelMetadata, n_objects: int
+) -> tuple[int, int]:
     """(clean laps, -faults) over the selection time trials: a lap is clean when it finishes
     without touching a box or leaving the track; faults (crashes and off-tracks) break ties."""
     from lensbox.racer.evaluate import time_trial
 
-    driver = NetworkDriver(network, metadata, lags)
+    driver = NetworkDriver(network, metadata)
     trials = [
         time_trial(driver, track, laps=3, n_objects=n_objects, seed=SELECTION_SEED + k)
         for k in range(SELECTION_TRIALS)
@@ -842,8 +803,7 @@ def train_student(
         ema = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(EMA_DECAY))
     driver = ema.module if ema is not None else network  # what drives, is scored and ships
     driver.eval()
-    lags = frame_lags(n_objects)
-    demonstrations = Demonstrations(lags)
+    demonstrations = Demonstrations()
     history: list[dict[str, Any]] = []
     started = time.monotonic()
     deadline = started + seconds
@@ -864,11 +824,8 @@ def train_student(
                 pool, reward, metadata, n_objects, "camera", True, seed=int(rng.integers(1 << 30))
             )
             frame, _ = env.reset()
-            demonstrations.new_episode()
-            seen = FrameStack(lags)  # what the student sees when it drives
             done = False
             while not done and collected < budget:
-                stacked = seen.push(frame)
                 state = features.state_vector(env.sim)
                 action, target = teacher_label(
                     teacher, state, n_outputs, metadata.discrete, one_hot=n_objects > 0
@@ -879,7 +836,7 @@ def train_student(
                     act = action
                 else:
                     with torch.no_grad():
-                        out = driver(torch.from_numpy(student_input(stacked[None])))[0].numpy()
+                        out = driver(torch.from_numpy(student_input(frame[None])))[0].numpy()
                     act = int(out.argmax()) if metadata.discrete else out
                 frame, _, terminated, truncated, info = env.step(act)
                 done = terminated or truncated
@@ -907,7 +864,7 @@ def train_student(
         }
         if n_objects and iteration >= MIN_STUDENT_ITERATIONS:
             selecting = time.monotonic()
-            score = selection_score(driver, track, metadata, n_objects, lags)
+            score = selection_score(driver, track, metadata, n_objects)
             selection_seconds = time.monotonic() - selecting
             row["selection_clean_laps"] = score[0]
             best.offer(score, iteration, driver)
@@ -941,9 +898,9 @@ class Student:
     first_iteration: int = 1
 
     @classmethod
-    def new(cls, n_outputs: int, n_state: int = 0, n_frames: int = 1) -> Student:
+    def new(cls, n_outputs: int, n_state: int = 0) -> Student:
         torch = require("torch", extra="train")
-        network = build_student(n_outputs, n_state, n_frames)
+        network = build_student(n_outputs, n_state)
         optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3, weight_decay=1e-4)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
         return cls(network, optimizer, scheduler)
@@ -1026,8 +983,7 @@ def train_racer(
     setup = RaceSetup(Path(track.name), labels, track, reward, metadata, hyper)
     checkpoints = Checkpointer(out / "checkpoints")
     teacher_file = checkpoints.directory / "teacher.zip"
-    lags = frame_lags(options.objects)
-    student = Student.new(len(labels), state_targets(options.objects), len(lags))
+    student = Student.new(len(labels), n_state=state_targets(options.objects))
     fingerprint = setup.fingerprint()
     resumed = resume_from(
         checkpoints, options, fingerprint, student.network, student.optimizer,
@@ -1073,10 +1029,9 @@ def train_racer(
         options.seed, progress, student, checkpoint,
     )  # fmt: skip
     spec = InputSpec(
-        height=FRAME[0], width=FRAME[1], color="gray", scale=1 / 127.5, mean=(1.0, 1.0, 1.0),
-        stack=lags,
-    )  # fmt: skip
-    probe_env_frames = np.zeros((4, len(lags), *FRAME), np.uint8)
+        height=FRAME[0], width=FRAME[1], color="gray", scale=1 / 127.5, mean=(1.0, 1.0, 1.0)
+    )
+    probe_env_frames = np.zeros((4, 1, *FRAME), np.uint8)
     probe = student_input(probe_env_frames + np.arange(4, dtype=np.uint8)[:, None, None, None] * 40)
     history = teacher_history + earlier_student(earlier) + student_history
 

@@ -15,7 +15,7 @@ import numpy as np
 from lensbox._onnx import open_session, resolve_backend
 from lensbox.errors import PackageError
 from lensbox.manifest import ModelPackage, load_package
-from lensbox.preprocess import frame_stack, to_batch, to_tensor
+from lensbox.preprocess import to_batch, to_tensor
 from lensbox.results import Frame, Result
 from lensbox.tasks import Task, get_task
 
@@ -39,9 +39,6 @@ class Engine:
         # Per-stream task state (an activity window, a tracker); replicas share it.
         self.state = state if state is not None else task.new_state(package)
         self.input_name = self.manifest.input.name
-        # A stacked input's history: one stream's frames, in order (prepare runs on the
-        # source's thread); a new engine, after a swap or a reopen, starts it afresh.
-        self.frame_stack = frame_stack(self.manifest.input)
         self.output_names = [o.name for o in self.manifest.outputs]
 
     @classmethod
@@ -125,12 +122,8 @@ class Engine:
             ) from None
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
-        """A BGR frame -> the model's input batch of one (what ``infer`` would compute); a
-        stacked input also holds the earlier frames this engine was given."""
-        tensor = to_tensor(image, self.manifest.input, order="bgr")
-        if self.frame_stack is not None:
-            tensor = self.frame_stack.push(tensor)
-        return tensor[None]
+        """A BGR frame -> the model's input batch of one (what ``infer`` would compute)."""
+        return to_tensor(image, self.manifest.input, order="bgr")[None]
 
     def infer(self, frame: Frame, tensor: np.ndarray | None = None) -> Result:
         """One frame (BGR) -> one Result with per-stage timings.
